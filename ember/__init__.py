@@ -1,0 +1,67 @@
+"""ember: a Python-first deep learning framework with PyTorch's API.
+
+``import ember as torch`` runs PyTorch programs: tensors on NumPy (CPU) and CuPy
+(CUDA), a tape-based autograd with gradients of any order, ``nn``, ``optim`` and
+``utils.data``.
+"""
+
+from ember._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16,  # noqa: F401,A004
+                          bfloat16, float32, float64, complex64, complex128,
+                          get_default_dtype, set_default_dtype, promote_types)
+from ember._tensor import Tensor, Size
+from ember.backend import Device as device_type, device  # noqa: F401
+from ember.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
+                                      is_grad_enabled, is_inference_mode_enabled)
+from ember import autograd  # noqa: F401
+from ember.ops import *  # noqa: F401,F403
+from ember.ops import REGISTRY as _REGISTRY  # noqa: F401
+from ember.ops.random import Generator, default_generator  # noqa: F401
+from ember.ops._util import result_type_of as _result_type
+
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+cfloat, cdouble = complex64, complex128
+chalf = complex64
+uint16 = uint32 = uint64 = None
+
+__version__ = "0.1.0"
+
+# `device` must stay the constructor; the Device class is exported as device_type
+del device_type
+
+
+def is_tensor(obj):
+    """True if ``obj`` is an ember Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_complex(input):
+    return input.is_complex()
+
+
+def numel(input):
+    return input.numel()
+
+
+def result_type(tensor1, tensor2):
+    """The dtype an op on these operands computes in (PyTorch's promotion)."""
+    return _result_type(tensor1, tensor2)
+
+
+def can_cast(from_, to):
+    from ember._dtype import can_cast as _cc
+    return _cc(from_, to)
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item() != 0)
+
+
+def typename(obj):
+    return type(obj).__name__

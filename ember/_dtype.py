@@ -1,0 +1,198 @@
+"""dtype objects and PyTorch's type-promotion rules.
+
+A :class:`dtype` pairs PyTorch's name with the NumPy dtype that stores it.
+Promotion follows ``torch.result_type``: operands are ranked by category
+(bool < integer < floating < complex); dimensioned tensors decide first,
+zero-dim tensors only when they are of a higher category, and Python scalars
+only when they are of a higher category still (then the default dtype of that
+category is used).
+"""
+
+import numpy as np
+import ml_dtypes
+
+BOOL, INT, FLOAT, COMPLEX = 0, 1, 2, 3
+
+
+class dtype:
+    """A tensor element type, named as in PyTorch (``ember.float32``)."""
+
+    __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_complex",
+                 "is_signed", "_rank")
+
+    def __init__(self, name, np_dtype, category, rank):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.category = category
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = category == FLOAT
+        self.is_complex = category == COMPLEX
+        self.is_signed = name not in ("bool", "uint8")
+        self._rank = rank
+
+    def __repr__(self):
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self):
+        """The real dtype of a complex dtype (itself otherwise)."""
+        return {"complex64": float32, "complex128": float64}.get(self.name, self)
+
+    def to_complex(self):
+        """The complex dtype matching a floating dtype's precision."""
+        return complex128 if self.name == "float64" else complex64
+
+
+bool_ = dtype("bool", np.bool_, BOOL, 0)
+uint8 = dtype("uint8", np.uint8, INT, 1)
+int8 = dtype("int8", np.int8, INT, 1)
+int16 = dtype("int16", np.int16, INT, 2)
+int32 = dtype("int32", np.int32, INT, 3)
+int64 = dtype("int64", np.int64, INT, 4)
+float16 = dtype("float16", np.float16, FLOAT, 1)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, FLOAT, 1)
+float32 = dtype("float32", np.float32, FLOAT, 2)
+float64 = dtype("float64", np.float64, FLOAT, 3)
+complex64 = dtype("complex64", np.complex64, COMPLEX, 2)
+complex128 = dtype("complex128", np.complex128, COMPLEX, 3)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+       complex64, complex128)
+_NAMES = {d.name: d for d in ALL}
+# PyTorch's aliases
+_NAMES.update(bool=bool_, half=float16, float=float32, double=float64, short=int16,
+              int=int32, long=int64, cfloat=complex64, cdouble=complex128)
+_FROM_NP = {d.np: d for d in ALL}
+
+
+def _by_name(name):
+    return _NAMES[name]
+
+
+def from_numpy_dtype(np_dtype):
+    """The ember dtype storing ``np_dtype``; raises TypeError for unsupported ones."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        pass
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype in _FROM_NP:
+        return _FROM_NP[np_dtype]
+    if np_dtype.kind == "u":  # uint16/32/64 have no ember dtype: widen like PyTorch would refuse
+        raise TypeError(f"can't convert np.ndarray of type {np_dtype}. The only supported types "
+                        "are: float64, float32, float16, bfloat16, complex64, complex128, int64, "
+                        "int32, int16, int8, uint8, and bool.")
+    raise TypeError(f"unsupported NumPy dtype {np_dtype}")
+
+
+def to_dtype(d):
+    """Accept an ember dtype, a NumPy dtype, a Python type or a name; return an ember dtype."""
+    if isinstance(d, dtype):
+        return d
+    if d is float:
+        return get_default_dtype()
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if d is complex:
+        return get_default_dtype().to_complex()
+    if isinstance(d, str) and d in _NAMES:
+        return _NAMES[d]
+    return from_numpy_dtype(d)
+
+
+_default = [float32]
+
+
+def get_default_dtype():
+    """The dtype of floating tensors made from Python floats (float32 unless set)."""
+    return _default[0]
+
+
+def set_default_dtype(d):
+    """Set the default floating dtype; only float32 and float64 (and float16/bfloat16) are valid."""
+    d = to_dtype(d)
+    if d.category != FLOAT:
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the "
+                        f"default type, got {d}")
+    _default[0] = d
+
+
+def _promote_same_category(a, b):
+    if a.category == FLOAT and a._rank == b._rank == 1:  # float16 with bfloat16
+        return float32
+    if a.category == INT and {a.name, b.name} == {"uint8", "int8"}:
+        return int16
+    if a._rank == b._rank and a.name == "uint8":
+        return b
+    return a if a._rank > b._rank else b
+
+
+def promote_types(a, b):
+    """The smallest dtype both ``a`` and ``b`` can be cast to (``torch.promote_types``)."""
+    if a is b:
+        return a
+    if a.category == b.category:
+        return _promote_same_category(a, b)
+    hi, lo = (a, b) if a.category > b.category else (b, a)
+    if hi.category == COMPLEX and lo.category == FLOAT and lo._rank > hi._rank:
+        return complex128
+    return hi
+
+
+_SCALAR_CATEGORY = {bool: BOOL, int: INT, float: FLOAT, complex: COMPLEX}
+
+
+def scalar_category(x):
+    """The category of a Python or NumPy scalar, or None if ``x`` is not a scalar."""
+    c = _SCALAR_CATEGORY.get(type(x))
+    if c is not None:
+        return c
+    if isinstance(x, (np.bool_, bool)):
+        return BOOL
+    if isinstance(x, (np.integer, int)):
+        return INT
+    if isinstance(x, (np.floating, float)):
+        return FLOAT
+    if isinstance(x, (np.complexfloating, complex)):
+        return COMPLEX
+    return None
+
+
+def default_for_category(cat):
+    """The dtype a lone Python scalar of category ``cat`` becomes."""
+    if cat == BOOL:
+        return bool_
+    if cat == INT:
+        return int64
+    if cat == FLOAT:
+        return get_default_dtype()
+    return get_default_dtype().to_complex()
+
+
+def result_dtype(dims, zeros, scalar_cat):
+    """Promotion over dimensioned tensor dtypes, zero-dim tensor dtypes and a scalar category.
+
+    ``dims`` and ``zeros`` are already-promoted dtypes or None; ``scalar_cat`` is the highest
+    category among Python scalars or -1.
+    """
+    out = dims
+    if zeros is not None and (out is None or zeros.category > out.category):
+        out = zeros if out is None or zeros.category != COMPLEX else promote_types(zeros, out)
+    if out is None:
+        return default_for_category(scalar_cat)
+    if scalar_cat > out.category:
+        if scalar_cat == COMPLEX and out.category == FLOAT:
+            return out.to_complex()
+        return default_for_category(scalar_cat)
+    return out
+
+
+def can_cast(src, dst):
+    """PyTorch's same-kind rule for writing results: no float->int, no complex->real, etc."""
+    if src.category <= dst.category:
+        return True
+    return False

@@ -1,0 +1,101 @@
+"""Devices: the one place that knows which array library runs a tensor.
+
+A :class:`Device` carries ``xp``, the array module its arrays belong to (NumPy
+for the CPU, CuPy for CUDA). Ops call ``xp.<fn>`` on whatever arrays they get,
+so one forward serves every device. CuPy is imported only when a CUDA device is
+first used (``ember/backend/cuda.py``).
+"""
+
+import numpy as np
+
+
+class Device:
+    """Where a tensor lives: ``ember.device("cpu")``, ``ember.device("cuda", 0)``."""
+
+    __slots__ = ("type", "index", "_xp")
+
+    def __init__(self, type, index=None):
+        self.type = type
+        self.index = index
+        self._xp = np if type == "cpu" else None
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) for this device."""
+        if self._xp is None:
+            from ember.backend import cuda
+            self._xp = cuda.xp()
+        return self._xp
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, Device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+_VALID = ("cpu", "cuda")
+_cache = {}
+
+
+def device(spec, index=None):
+    """Parse ``"cpu"``, ``"cuda"``, ``"cuda:1"``, a Device, or an int (a CUDA index)."""
+    if isinstance(spec, Device):
+        return spec
+    if isinstance(spec, int):
+        spec, index = "cuda", spec
+    key = (spec, index)
+    d = _cache.get(key)
+    if d is not None:
+        return d
+    if not isinstance(spec, str):
+        raise TypeError(f"device(): expected a string, int or device, got {type(spec).__name__}")
+    kind, _, idx = spec.partition(":")
+    if kind not in _VALID:
+        raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: "
+                           f"{spec}")
+    if idx:
+        if index is not None or not idx.isdigit():
+            raise RuntimeError(f"Invalid device string: '{spec}'")
+        index = int(idx)
+    if kind == "cpu" and index not in (None, 0):
+        raise RuntimeError(f"cpu device index must be 0 or None, got {index}")
+    d = _cache[key] = Device(kind, index)
+    return d
+
+
+cpu = device("cpu")
+
+
+def tensor_device(spec):
+    """The concrete device a tensor is placed on (``cuda`` means the current CUDA device)."""
+    d = device(spec)
+    if d.type == "cuda" and d.index is None:
+        from ember.backend import cuda
+        return device("cuda", cuda.current_device())
+    return d
+
+
+def device_of_array(arr):
+    """The Device of an array (NumPy -> cpu, CuPy -> cuda:N)."""
+    if isinstance(arr, np.ndarray) or np.isscalar(arr):
+        return cpu
+    dev = getattr(arr, "device", None)
+    if dev is not None and hasattr(dev, "id"):
+        return device("cuda", dev.id)
+    return cpu
