@@ -13,6 +13,8 @@ from ember.backend import Device as device_type, device  # noqa: F401
 from ember.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
                                       is_grad_enabled, is_inference_mode_enabled)
 from ember import autograd  # noqa: F401
+from ember.autograd.anomaly import (is_anomaly_enabled,  # noqa: F401
+                                    is_anomaly_check_nan_enabled)
 from ember.ops import *  # noqa: F401,F403
 from ember.ops import REGISTRY as _REGISTRY  # noqa: F401
 from ember.ops.random import Generator, default_generator  # noqa: F401
@@ -25,6 +27,11 @@ chalf = complex64
 uint16 = uint32 = uint64 = None
 
 __version__ = "0.1.0"
+
+from ember._print import set_printoptions  # noqa: E402,F401
+from ember._tensor import LEGACY_TYPES as _LEGACY_TYPES  # noqa: E402
+globals().update(_LEGACY_TYPES)  # FloatTensor, LongTensor, ... (legacy constructors)
+
 
 # `device` must stay the constructor; the Device class is exported as device_type
 del device_type
@@ -60,8 +67,17 @@ def can_cast(from_, to):
 def is_nonzero(input):
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return bool(input.item() != 0)
+    return input.item() != 0
 
 
 def typename(obj):
     return type(obj).__name__
+
+
+from ember.serialization import save, load  # noqa: E402
+from ember import utils  # noqa: E402,F401
+from ember import testing  # noqa: E402,F401
+from ember import optim  # noqa: E402,F401
+import ember.linalg as linalg  # noqa: E402,F401  (torch.linalg, not ember.ops.linalg)
+import ember.fft as fft  # noqa: E402,F401
+from ember import nn  # noqa: E402,F401

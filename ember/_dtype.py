@@ -65,6 +65,14 @@ _NAMES = {d.name: d for d in ALL}
 _NAMES.update(bool=bool_, half=float16, float=float32, double=float64, short=int16,
               int=int32, long=int64, cfloat=complex64, cdouble=complex128)
 _FROM_NP = {d.np: d for d in ALL}
+# the names PyTorch's error messages use ("result type Float can't be cast to ... Long")
+_SCALAR_NAMES = dict(zip(ALL, ("Bool", "Byte", "Char", "Short", "Int", "Long", "Half", "BFloat16",
+                               "Float", "Double", "ComplexFloat", "ComplexDouble")))
+
+
+def scalar_name(d):
+    """PyTorch's ScalarType name of dtype ``d`` (``Float`` for float32), used in messages."""
+    return _SCALAR_NAMES[d]
 
 
 def _by_name(name):
@@ -173,22 +181,30 @@ def default_for_category(cat):
     return get_default_dtype().to_complex()
 
 
+def _combine(hi, lo):
+    """Promote ``hi`` (operands of higher priority) with ``lo``: ``lo`` only decides when it is
+    of a higher category, and a complex ``lo`` keeps a floating ``hi``'s precision."""
+    if hi is None:
+        return lo
+    if lo is None or lo.category <= hi.category and hi.category != BOOL:
+        return hi
+    if lo.category == COMPLEX:
+        return hi.to_complex() if hi.category == FLOAT else lo
+    if hi.category == BOOL or lo.category == FLOAT:
+        return promote_types(hi, lo)
+    return hi
+
+
 def result_dtype(dims, zeros, scalar_cat):
     """Promotion over dimensioned tensor dtypes, zero-dim tensor dtypes and a scalar category.
 
     ``dims`` and ``zeros`` are already-promoted dtypes or None; ``scalar_cat`` is the highest
-    category among Python scalars or -1.
+    category among Python scalars or -1. Dimensioned tensors decide first; zero-dim tensors,
+    then scalars, only when they are of a higher category.
     """
-    out = dims
-    if zeros is not None and (out is None or zeros.category > out.category):
-        out = zeros if out is None or zeros.category != COMPLEX else promote_types(zeros, out)
-    if out is None:
-        return default_for_category(scalar_cat)
-    if scalar_cat > out.category:
-        if scalar_cat == COMPLEX and out.category == FLOAT:
-            return out.to_complex()
-        return default_for_category(scalar_cat)
-    return out
+    scalar = default_for_category(scalar_cat) if scalar_cat >= 0 else None
+    out = _combine(dims, _combine(zeros, scalar))
+    return out if out is not None else default_for_category(scalar_cat)
 
 
 def can_cast(src, dst):

@@ -12,10 +12,13 @@ from ember.backend import cpu, Device
 from ember.autograd.grad_mode import STATE
 
 _new = object.__new__
+_np_generic = np.generic
 
 
 def _wrap(arr, dev):
     """Fast constructor: a tensor around ``arr`` on ``dev`` that needs no gradient."""
+    if isinstance(arr, _np_generic):  # NumPy ops on 0-d arrays return scalars
+        arr = np.asarray(arr)
     t = _new(Tensor)
     t._data = arr
     t._device = dev
@@ -23,7 +26,7 @@ def _wrap(arr, dev):
     t._node = None
     t._output_nr = 0
     t.grad = None
-    t._version = None
+    t._vc = None
     t._base = None
     t._view_fn = None
     t._acc = None
@@ -45,18 +48,12 @@ class Tensor:
         tensor([2., 4.])
     """
 
-    __slots__ = ("_data", "_device", "_requires_grad", "_node", "_output_nr", "grad", "_version",
+    __slots__ = ("_data", "_device", "_requires_grad", "_node", "_output_nr", "grad", "_vc",
                  "_base", "_view_fn", "_acc", "_extra", "__weakref__")
     __array_priority__ = 1000  # NumPy scalars defer to our reflected operators
 
     def __init__(self, *args, dtype=None, device=None):
-        from ember.ops.creation import _from_data
-        dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
-        if len(args) == 1 and not isinstance(args[0], int):
-            src = _from_data(args[0], dt, device)
-        else:
-            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            src = _from_data(np.empty(tuple(shape), dtype=dt.np), dt, device)
+        src = _legacy_new(args, dtype, device)
         for s in Tensor.__slots__[:-1]:
             setattr(self, s, getattr(src, s))
 
@@ -146,8 +143,9 @@ class Tensor:
 
     @property
     def data(self):
-        """The same data, detached from the graph (shares memory)."""
-        return self.detach()
+        """The same memory outside the graph, with its own version counter (unlike
+        ``detach()``, in-place changes through it are invisible to autograd's checks)."""
+        return _wrap(self._data, self._device)
 
     @data.setter
     def data(self, other):
@@ -155,16 +153,19 @@ class Tensor:
         self._device = other._device
 
     @property
-    def _version_value(self):
-        return self._version[0] if self._version is not None else 0
+    def _version(self):
+        """How many in-place changes this tensor's memory has had (shared with its views)."""
+        return self._vc[0] if self._vc is not None else 0
+
+    _version_value = _version
 
     def _bump(self):
         """Record an in-place change (the version counter is shared with views)."""
-        if self._version is None:
-            self._version = [0]
+        if self._vc is None:
+            self._vc = [0]
             if self._base is not None:
-                self._base._version = self._version
-        self._version[0] += 1
+                self._base._vc = self._vc
+        self._vc[0] += 1
 
     def stride(self, dim=None):
         """Strides in elements, like PyTorch's."""
@@ -195,6 +196,12 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
+    def __contains__(self, element):
+        if not isinstance(element, (Tensor, int, float, complex, bool, np.generic)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                               f"passed in a {type(element).__name__}.")
+        return bool((self == element).any())
+
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
@@ -205,18 +212,25 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous"
-                               f" (shape {tuple(self._data.shape)})")
-        return bool(self._data.reshape(()))
+            what = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous (shape "
+                               f"{tuple(self._data.shape)})")
+        return bool(self.item())
+
+    def _scalar(self):
+        if self._data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(got shape {tuple(self._data.shape)})")
+        return self.item()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar())
 
     def __index__(self):
         if self._data.dtype.kind not in "biu" or self._data.size != 1:
@@ -278,14 +292,15 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        a = self.numpy(force=False) if not self._requires_grad else self._data
-        if self._device.type != "cpu":
-            a = self.numpy(force=True)
+        a = self.numpy()
         if dtype is not None and a.dtype != dtype:
             return a.astype(dtype)
         return a.copy() if copy else a
 
     def __dlpack__(self, stream=None, **kwargs):
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use "
+                              "tensor.detach()")
         return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
 
     def __dlpack_device__(self):
@@ -294,9 +309,9 @@ class Tensor:
     def detach(self):
         """A new tensor sharing data (and version counter) with this one, outside the graph."""
         out = _wrap(self._data, self._device)
-        if self._version is None:
-            self._version = [0]
-        out._version = self._version
+        if self._vc is None:
+            self._vc = [0]
+        out._vc = self._vc
         out._base = self._base
         return out
 
@@ -321,7 +336,15 @@ class Tensor:
         from ember.autograd.graph import accumulator
         if self._node is not None:
             return self._node._add_pre_hook(self._output_nr, hook)
-        return accumulator(self)._add_pre_hook(0, hook)
+        acc = accumulator(self)
+        handle = acc._add_pre_hook(0, hook)
+        self._extra_dict()["pre_hooks"] = acc._pre_hooks  # kept with the tensor
+        return handle
+
+    def _extra_dict(self):
+        if self._extra is None:
+            self._extra = {}
+        return self._extra
 
     def register_post_accumulate_grad_hook(self, hook):
         """``hook(tensor)`` runs after this leaf's ``.grad`` has been accumulated."""
@@ -330,11 +353,9 @@ class Tensor:
                                "tensors")
         from ember.autograd.graph import accumulator, _Handle
         acc = accumulator(self)
-        if self._extra is None:
-            self._extra = {}
-        self._extra["acc"] = acc  # keep the node (and its hooks) alive
         if acc._post_acc_hooks is None:
             acc._post_acc_hooks = []
+        self._extra_dict()["post_acc_hooks"] = acc._post_acc_hooks  # kept with the tensor
         acc._post_acc_hooks.append(hook)
         return _Handle(acc._post_acc_hooks, hook)
 
@@ -417,7 +438,51 @@ def _wrap_dim(dim, ndim, op="dim"):
     return dim % n
 
 
+def _legacy_new(args, dtype=None, device=None):
+    """``ember.Tensor(...)``: no args (empty), sizes (uninitialised), or data (copied)."""
+    from ember.ops.creation import _from_data, _place
+    dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    if len(args) == 1:
+        a = args[0]
+        if isinstance(a, Tensor):
+            return a.detach() if dtype is None else a.detach().to(dt)
+        if not isinstance(a, (int, Size)):
+            return _from_data(a, dt, device)
+        if isinstance(a, Size):
+            args = tuple(a)
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in args):
+        raise TypeError(f"new(): expected sizes (ints) or data, got "
+                        f"{tuple(type(a).__name__ for a in args)}")
+    return _place(np.empty(tuple(int(s) for s in args) if args else (0,), dtype=dt.np), device)
+
+
+class _LegacyType(type):
+    """``ember.FloatTensor`` and friends: constructors of one dtype, and isinstance checks."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.np
+
+    def __call__(cls, *args, device=None):
+        return _legacy_new(args, cls.dtype, device)
+
+    def __repr__(cls):
+        return f"<class 'ember.{cls.__name__}'>"
+
+
+def _legacy_types():
+    """``{"FloatTensor": class, ...}`` for every dtype (PyTorch's legacy type names)."""
+    out = {}
+    for d in _dtype.ALL:
+        name = _dtype.scalar_name(d) + "Tensor"
+        out[name] = _LegacyType(name, (), {"dtype": d, "__doc__": f"Legacy {d} constructor."})
+    return out
+
+
+LEGACY_TYPES = _legacy_types()
+
+
 def _rebuild(arr, dev, requires_grad):
+
     from ember.ops.creation import tensor
     return tensor(arr, device=dev, requires_grad=requires_grad)
 

@@ -4,7 +4,8 @@ from ember.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, in
                                       is_grad_enabled, is_inference_mode_enabled, STATE)
 from ember.autograd.graph import Node, run_backward, edge_of, _Anomaly
 from ember.autograd.function import Function, FunctionCtx, once_differentiable
-from ember.autograd.anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
+from ember.autograd.anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
+                                    is_anomaly_check_nan_enabled)
 from ember.autograd.gradcheck import gradcheck, gradgradcheck
 from ember.autograd import functional, graph, forward_ad  # noqa: F401
 
@@ -22,7 +23,7 @@ def _as_list(x):
 
 
 def _root_grads(outputs, grad_outputs, op):
-    from ember.ops.creation import ones_like
+    from ember._tensor import _wrap
     grads = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
@@ -31,11 +32,10 @@ def _root_grads(outputs, grad_outputs, op):
             if out._data.dtype.kind not in "fV":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar "
                                    f"outputs but got {out.dtype}")
-            g = ones_like(out)
+            g = _wrap(out._device.xp.ones_like(out._data), out._device)
         elif tuple(g.shape) != tuple(out.shape):
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
-                               f"{tuple(g.shape)} and output[{i}] has a shape of "
-                               f"{tuple(out.shape)}.")
+                               f"{g.shape!r} and output[{i}] has a shape of {out.shape!r}.")
         grads.append(g)
     return grads
 
@@ -117,9 +117,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 from ember.ops.creation import zeros_like
                 g = zeros_like(t)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not "
+                                   f"have been used in the graph. Set allow_unused=True if this "
+                                   f"is the desired behavior.")
         elif not create_graph:
             g = g.detach()
         out.append(g)

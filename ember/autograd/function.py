@@ -24,7 +24,7 @@ Example:
 import functools
 
 from ember.autograd.grad_mode import STATE, no_grad
-from ember.autograd.graph import Node, edge_of, FREED_MSG
+from ember.autograd.graph import Node, edge_of, FREED_MSG, modified_msg
 
 
 class FunctionCtx:
@@ -59,22 +59,17 @@ class FunctionNode(Node, FunctionCtx):
                 from ember._tensor import _wrap
                 arr, dev, counter = t
                 if counter[0] != ver:
-                    raise RuntimeError(f"one of the variables needed for gradient computation has "
-                                       f"been modified by an inplace operation: output of "
-                                       f"{self.name()} is at version {counter[0]}; expected "
-                                       f"version {ver} instead.")
+                    raise RuntimeError(modified_msg(arr, ver, counter[0], self.name()))
                 r = _wrap(arr, dev)
                 if STATE.enabled:
                     r._node, r._requires_grad = self, True
                 out.append(r)
                 continue
             if t is not None and ver is not None:
-                cur = t._version[0] if t._version is not None else 0
+                cur = t._vc[0] if t._vc is not None else 0
                 if cur != ver:
-                    raise RuntimeError(f"one of the variables needed for gradient computation has "
-                                       f"been modified by an inplace operation: [{t.dtype.name} "
-                                       f"{list(t.shape)}] is at version {cur}; expected version "
-                                       f"{ver} instead.")
+                    name = t._node.name() if t._node is not None else None
+                    raise RuntimeError(modified_msg(t._data, ver, cur, name, t._output_nr))
             out.append(t)
         return tuple(out)
 
@@ -167,8 +162,8 @@ class Function(metaclass=_FunctionMeta):
                 if o._node is not None and o in ctx._dirty:
                     pass
                 o._node, o._output_nr, o._requires_grad = ctx, i, True
-                if o._version is None:
-                    o._version = [0]
+                if o._vc is None:
+                    o._vc = [0]
                 out_ids[id(o)] = o
         ctx._saved = tuple(_save(t, out_ids) for t in ctx._to_save)
         ctx._to_save = ()
@@ -183,8 +178,8 @@ def _save(t, out_ids):
     if t is None:
         return ("in", None, None)
     if id(t) in out_ids:
-        return ("out", (t._data, t._device, t._version), t._version[0])
-    return ("in", t, t._version[0] if t._version is not None else 0)
+        return ("out", (t._data, t._device, t._vc), t._vc[0])
+    return ("in", t, t._vc[0] if t._vc is not None else 0)
 
 
 def once_differentiable(fn):

@@ -12,6 +12,8 @@ dtype here, once, not in every rule.
 """
 
 import heapq
+import os
+import re
 import itertools
 import traceback
 import weakref
@@ -26,6 +28,34 @@ FREED_MSG = (
     "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward.")
+
+
+def modified_msg(arr, expected, cur, node_name=None, nr=0):
+    """PyTorch's error for a saved tensor changed in place after it was saved.
+
+    ``arr`` is the tensor's array; ``node_name`` the grad_fn that made it (None for a leaf).
+    """
+    from ember._dtype import from_numpy_dtype, scalar_name
+    what = f"[ember.{scalar_name(from_numpy_dtype(arr.dtype))}Tensor {list(arr.shape)}]"
+    if node_name is not None:  # "output 0 of Exp": the node's name without "Backward0"
+        what += f", which is output {nr} of {re.sub(r'Backward[0-9]*$', '', node_name)},"
+    return (f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: {what} is at version {cur}; expected version {expected} "
+            f"instead. Hint: enable anomaly detection to find the operation that failed to "
+            f"compute its gradient, with ember.autograd.set_detect_anomaly(True, "
+            f"check_nan=False).")
+
+
+_CORE = tuple(os.path.join(os.path.dirname(os.path.dirname(__file__)), p)
+              for p in ("autograd" + os.sep, "ops" + os.sep, "_tensor.py"))
+
+
+def _forward_trace():
+    """The stack that is recording a node, without ember's own innermost op machinery."""
+    frames = traceback.extract_stack()
+    while frames and frames[-1].filename.startswith(_CORE):
+        frames.pop()
+    return traceback.format_list(frames)
 
 
 class _Anomaly:
@@ -48,7 +78,7 @@ class Node:
         self._freed = False
         self._n_out = n_out
         self._out_metas = None
-        self._trace = traceback.format_stack()[:-3] if _Anomaly.enabled else None
+        self._trace = _forward_trace() if _Anomaly.enabled else None
 
     @property
     def next_functions(self):
@@ -135,6 +165,9 @@ class AccumulateGrad(Node):
     def name(self):
         return "torch::autograd::AccumulateGrad"
 
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
 
 def accumulator(t):
     """The AccumulateGrad node of leaf tensor ``t`` (cached weakly on the tensor)."""
@@ -143,11 +176,16 @@ def accumulator(t):
     if node is None:
         node = AccumulateGrad(t)
         t._acc = weakref.ref(node)
+        if t._extra:  # hooks live on the tensor (no tensor <-> node cycle); share them
+            node._pre_hooks = t._extra.get("pre_hooks")
+            node._post_acc_hooks = t._extra.get("post_acc_hooks")
     return node
 
 
 def edge_of(t):
     """The graph edge a tensor's gradient flows into, or None if it needs no gradient."""
+    if t._base is not None and t._extra is not None:
+        refresh_view(t)
     if t._node is not None:
         return (t._node, t._output_nr)
     if t._requires_grad:
@@ -155,34 +193,58 @@ def edge_of(t):
     return None
 
 
+def refresh_view(t):
+    """Give view ``t`` a node made afresh from its base when the base was changed in place
+    since ``t``'s node was made (PyTorch regenerates a view's grad_fn the same way)."""
+    ver = t._extra.get("view_ver")
+    if ver is None or ver == t._vc[0] or not STATE.enabled:
+        return
+    t._extra["view_ver"] = t._vc[0]
+    fresh = HELPERS["replay"](t._view_fn, t._base)
+    t._node, t._output_nr, t._requires_grad = fresh._node, fresh._output_nr, fresh._requires_grad
+
+
 # set by ember.ops at import: the engine needs two ops but sits below them
 HELPERS = {}
 
 
-def _fit(g, meta):
+def _fit(g, meta, node=None, i=0):
     """Sum a broadcast gradient to the input's shape and cast it to the input's dtype."""
     shape, np_dtype = meta
     if g._data.shape != shape:
+        if not _reducible(g._data.shape, shape):
+            name = node.name() if node is not None else "a backward function"
+            raise RuntimeError(f"Function {name} returned an invalid gradient at index {i} - "
+                               f"got {list(g._data.shape)} but expected shape compatible with "
+                               f"{list(shape)}")
         g = HELPERS["sum_to"](g, shape)
     if g._data.dtype != np_dtype:
         g = HELPERS["cast"](g, np_dtype)
     return g
 
 
+def _reducible(gshape, shape):
+    """Whether a gradient of ``gshape`` sums down to ``shape`` (``shape`` broadcasts to it)."""
+    if len(gshape) < len(shape):
+        return False
+    return all(s == 1 or s == gs for s, gs in zip(shape[::-1], gshape[::-1]))
+
+
 def _collect(roots):
     """Dependency counts of every node reachable from the root nodes."""
     deps = {}
-    stack = [n for n in roots]
-    seen = set(id(n) for n in stack)
+    stack = list(dict.fromkeys(roots))  # two outputs of one node are one root
+    seen = set(stack)
     while stack:
-        node = stack.pop()
-        for e in node._next:
+        for e in stack.pop()._next:
             if e is None:
                 continue
             nxt = e[0]
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if id(nxt) not in seen:
-                seen.add(id(nxt))
+            if nxt in seen:
+                deps[nxt] = deps.get(nxt, 0) + 1  # a root reached from another root
+            else:
+                deps[nxt] = 1
+                seen.add(nxt)
                 stack.append(nxt)
     return deps
 
@@ -228,6 +290,16 @@ def _run_pre_hooks(node, grads):
             grads[:] = list(r)
 
 
+_callbacks = []  # one list per running backward pass (backward can nest)
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the backward pass now running has finished (DDP uses this)."""
+    if not _callbacks:
+        raise RuntimeError("queue_callback can only be called during the backward pass")
+    _callbacks[-1].append(fn)
+
+
 def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True,
                  only=None):
     """Run the backward pass.
@@ -262,58 +334,77 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
             heapq.heappush(ready, (-node._seq, id(node), node))
     prev = STATE.enabled
     STATE.enabled = create_graph
+    _callbacks.append([])
     try:
         while ready:
             node = heapq.heappop(ready)[2]
             grads = buffers.pop(node, None)
             _execute(node, grads, deps, buffers, ready, captured, capture, accumulate, only,
                      needed, create_graph, retain_graph, owned)
+        for fn in _callbacks[-1]:
+            fn()
     finally:
+        _callbacks.pop()
         STATE.enabled = prev
     return captured
 
 
 def _execute(node, grads, deps, buffers, ready, captured, capture, accumulate, only, needed,
              create_graph, retain_graph, owned):
-    if grads is not None and node._pre_hooks:
-        _run_pre_hooks(node, grads)
-    if capture is not None and grads is not None:
-        for nr, g in enumerate(grads):
-            idx = capture.get((node, nr))
-            if idx is not None:
-                captured[idx] = g
-    run = needed is None or needed.get(node, False)
-    if isinstance(node, AccumulateGrad):
-        if grads is not None and grads[0] is not None and accumulate and (
-                only is None or node in only):
-            node.accumulate(grads[0], create_graph, False)
-        return
     results = None
-    if run and grads is not None and any(g is not None for g in grads):
-        if node._freed:
-            raise RuntimeError(FREED_MSG)
-        results = _call(node, grads)
-        if node._hooks:
-            for h in list(node._hooks):
-                r = h(results, tuple(grads))
-                if r is not None:
-                    results = tuple(r)
-        if not retain_graph:
-            node.release()
+    if grads is not None:
+        if node._pre_hooks:
+            _run_pre_hooks(node, grads)
+        if capture is not None:
+            for nr, g in enumerate(grads):
+                idx = capture.get((node, nr))
+                if idx is not None:
+                    captured[idx] = g
+        if type(node) is AccumulateGrad:
+            if grads[0] is not None and accumulate and (only is None or node in only):
+                node.accumulate(grads[0], create_graph, False)
+            return
+        if needed is None or needed.get(node, False):
+            results = _run_node(node, grads, retain_graph)
+    metas = node._metas
     for i, e in enumerate(node._next):
         if e is None:
             continue
         nxt, nr = e
-        if results is not None and i < len(results) and results[i] is not None:
-            g = _fit(results[i], node._metas[i])
-            buf = buffers.get(nxt)
-            if buf is None:
-                buf = buffers[nxt] = [None] * nxt._n_out
-            buf[nr] = g if buf[nr] is None else buf[nr] + g
+        if results is not None and i < len(results):
+            g = results[i]
+            if g is not None:
+                m = metas[i]
+                if g._data.shape != m[0] or g._data.dtype != m[1]:
+                    g = _fit(g, m, node, i)
+                buf = buffers.get(nxt)
+                if buf is None:
+                    buf = buffers[nxt] = [None] * nxt._n_out
+                old = buf[nr]
+                buf[nr] = g if old is None else old + g
         d = deps[nxt] - 1
         deps[nxt] = d
         if d == 0:
             heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+
+
+def _run_node(node, grads, retain_graph):
+    for g in grads:
+        if g is not None:
+            break
+    else:
+        return None
+    # a freed node runs again when its rule needs nothing it saved (like PyTorch);
+    # reading a freed saved value raises FREED_MSG
+    results = _call(node, grads)
+    if node._hooks:
+        for h in list(node._hooks):
+            r = h(results, tuple(grads))
+            if r is not None:
+                results = tuple(r)
+    if not retain_graph:
+        node.release()
+    return results
 
 
 def _fill_missing(node, grads):
@@ -330,8 +421,13 @@ def _call(node, grads):
     try:
         results = node.apply(grads)
     except Exception as e:
-        raise type(e)(f"{e}\n\nError detected in {node.name()}. Traceback of forward call that "
-                      f"caused the error:\n{''.join(node._trace or [])}") from e
+        msg = (f"{e}\n\nError detected in {node.name()}. Traceback of forward call that caused "
+               f"the error:\n{''.join(node._trace or [])}")
+        try:
+            err = type(e)(msg)
+        except Exception:  # an exception type that takes other arguments
+            err = RuntimeError(msg)
+        raise err from e
     if _Anomaly.check_nan:
         for i, r in enumerate(results):
             if r is not None and HELPERS["has_nan"](r):

@@ -12,20 +12,14 @@ import numpy as np
 class Device:
     """Where a tensor lives: ``ember.device("cpu")``, ``ember.device("cuda", 0)``."""
 
-    __slots__ = ("type", "index", "_xp")
+    __slots__ = ("type", "index", "xp")
 
     def __init__(self, type, index=None):
         self.type = type
         self.index = index
-        self._xp = np if type == "cpu" else None
-
-    @property
-    def xp(self):
-        """The array module (numpy or cupy) for this device."""
-        if self._xp is None:
-            from ember.backend import cuda
-            self._xp = cuda.xp()
-        return self._xp
+        # the array module (numpy or cupy); a plain attribute because every op reads it.
+        # CUDA devices get cupy when a tensor is first placed on them (tensor_device).
+        self.xp = np if type == "cpu" else None
 
     def __repr__(self):
         if self.index is None:
@@ -85,9 +79,12 @@ cpu = device("cpu")
 def tensor_device(spec):
     """The concrete device a tensor is placed on (``cuda`` means the current CUDA device)."""
     d = device(spec)
-    if d.type == "cuda" and d.index is None:
+    if d.type == "cuda":
         from ember.backend import cuda
-        return device("cuda", cuda.current_device())
+        if d.index is None:
+            d = device("cuda", cuda.current_device())
+        if d.xp is None:
+            d.xp = cuda.xp()
     return d
 
 
@@ -97,5 +94,5 @@ def device_of_array(arr):
         return cpu
     dev = getattr(arr, "device", None)
     if dev is not None and hasattr(dev, "id"):
-        return device("cuda", dev.id)
+        return tensor_device(f"cuda:{dev.id}")
     return cpu

@@ -31,7 +31,7 @@ atan2 arctan2 hypot logaddexp logaddexp2 copysign xlogy subtract multiply divide
 neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan asin acos atan sinh
 cosh tanh asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh reciprocal sigmoid relu
 abs absolute sign sgn floor ceil trunc fix frac round square signbit erf erfc erfinv lgamma
-digamma logit sinc i0 deg2rad rad2deg conj real imag angle
+digamma logit sinc i0 deg2rad rad2deg conj angle
 where clamp clip clamp_min clamp_max lerp addcmul addcdiv nan_to_num
 eq ne lt le gt ge greater greater_equal less less_equal not_equal
 logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not
@@ -65,8 +65,6 @@ methods._attach()
 bind_methods(_METHODS, globals(), _INPLACE)
 Tensor.__matmul__ = linalg.matmul
 Tensor.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
-Tensor.T = property(lambda self: permute(self, tuple(range(self._data.ndim))[::-1]))
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
 Tensor.H = property(lambda self: conj(transpose(self, 0, 1)) if self._data.ndim == 2 else self)
 Tensor.mH = property(lambda self: conj(transpose(self, -2, -1)))
 
@@ -80,3 +78,38 @@ for _name in ("uniform_ normal_ bernoulli_ exponential_ random_ geometric_ log_n
     setattr(Tensor, _name, getattr(random, _name))
 Tensor.bernoulli = random.bernoulli
 Tensor.multinomial = random.multinomial
+
+# reductions and sorting (ember/ops/reduce.py, ember/ops/sorting.py)
+from ember.ops import sorting  # noqa: E402,F401
+from ember.ops.sorting import *  # noqa: E402,F401,F403
+
+bind_methods("""nansum nanmean prod var std amax amin max min argmax argmin aminmax logsumexp norm
+all any count_nonzero cumsum cumprod cummax cummin logcumsumexp sort argsort msort topk kthvalue
+median nanmedian mode quantile nanquantile unique unique_consecutive""".split(), globals(),
+             ("cumsum", "cumprod"))
+
+# indexing, views and shape ops (ember/ops/index.py, views.py, shape.py)
+from ember.ops import index  # noqa: E402,F401
+from ember.ops.index import *  # noqa: E402,F401,F403
+
+bind_methods("""gather scatter scatter_add scatter_reduce index_select index_add index_copy
+index_fill index_put masked_fill masked_select masked_scatter take take_along_dim put nonzero
+argwhere bincount histc flip fliplr flipud roll rot90 tile repeat_interleave tril triu diag
+diag_embed diagflat trace diagonal diagonal_scatter as_strided""".split(), globals(),
+             ("scatter", "scatter_add", "scatter_reduce", "tril", "triu"))
+for _name in "index_add_ index_copy_ index_fill_ index_put_ masked_fill_ masked_scatter_ put_" \
+        .split():
+    setattr(Tensor, _name, getattr(index, _name))
+Tensor.repeat, Tensor.unfold = shape.repeat, views.unfold
+Tensor.T, Tensor.mT = property(views.tensor_T), property(views.tensor_mT)
+_graph.HELPERS["replay"] = views.replay  # a stale view's node is made afresh from its base
+
+# linear algebra (ember/ops/linalg*.py; the torch.linalg namespace is ember/linalg.py)
+from ember.ops.linalg_solve import *  # noqa: E402,F401,F403
+from ember.ops.linalg_decomp import *  # noqa: E402,F401,F403
+from ember.ops.linalg_norms import *  # noqa: E402,F401,F403
+
+bind_methods("""mm bmm mv dot vdot inner outer ger addmm addmv addbmm baddbmm addr cross kron
+matrix_power matrix_exp det logdet slogdet inverse pinverse cholesky cholesky_solve
+cholesky_inverse qr svd dist triangular_solve""".split(), globals(),
+             ("addmm", "addmv", "addbmm", "baddbmm", "addr"))

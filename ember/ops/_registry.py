@@ -11,9 +11,10 @@ one :class:`PrimNode`.
 """
 
 from ember._tensor import Tensor, _wrap
-from ember._dtype import from_numpy_dtype
 from ember.autograd.grad_mode import STATE
-from ember.autograd.graph import Node, edge_of, FREED_MSG
+from ember.autograd.graph import Node, edge_of, FREED_MSG, modified_msg as _modified_msg
+from ember.ops._util import broadcast_mismatch, fit_scalar
+
 
 REGISTRY = {}
 
@@ -34,11 +35,12 @@ class Primitive:
     """
 
     __slots__ = ("name", "forward", "vjp", "save", "save_output", "n_out", "differentiable",
-                 "view", "fuse", "nondiff_outputs", "node_name")
+                 "view", "fuse", "nondiff_outputs", "node_name", "ufunc")
 
     def __init__(self, name, forward, *, save="all", save_output=False, n_out=1,
-                 differentiable=True, view=False, fuse=None, nondiff_outputs=()):
+                 differentiable=True, view=False, fuse=None, nondiff_outputs=(), ufunc=None):
         self.name = name
+        self.ufunc = ufunc  # a NumPy ufunc computing the forward (dispatches to CuPy too)
         self.forward = forward
         self.vjp = None
         self.save = save
@@ -57,6 +59,16 @@ class Primitive:
         return fn
 
     def __call__(self, *args, **params):
+        if len(args) == 1 and self.n_out == 1 and not self.view:  # unary hot path
+            x = args[0]
+            if isinstance(x, Tensor):
+                dev = x._device
+                out = self.forward(dev.xp, x._data, **params)
+                res = _wrap(out, dev)
+                if x._requires_grad and STATE.enabled and self.differentiable and \
+                        out.dtype.kind in _FLOAT_KINDS:
+                    _record(self, args, params, (res,), (out,), dev)
+                return res
         return apply(self, args, params)
 
     def __repr__(self):
@@ -95,7 +107,7 @@ class PrimNode(Node):
             raise RuntimeError(FREED_MSG)
         for t, v in zip(self._inputs, self._versions):
             if v is not None:
-                cur = t._version[0] if t._version is not None else 0
+                cur = t._vc[0] if t._vc is not None else 0
                 if cur != v:
                     _raise_modified(t, v, cur)
         return self._inputs
@@ -125,23 +137,119 @@ class PrimNode(Node):
         return tuple(m[0] if m is not None else None for m in self._metas)
 
 
-def _modified_msg(arr, expected, cur, node_name, nr):
-    dt = from_numpy_dtype(arr.dtype).name
-    return (f"one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: [{dt} {list(arr.shape)}], which is output {nr} of "
-            f"{node_name}, is at version {cur}; expected version {expected} instead. Hint: "
-            f"enable anomaly detection to find the operation that failed to compute its "
-            f"gradient, with torch.autograd.set_detect_anomaly(True).")
-
-
 def _raise_modified(t, expected, cur):
-    name = t._node.name() if t._node is not None else "a leaf"
+    name = t._node.name() if t._node is not None else None
     raise RuntimeError(_modified_msg(t._data, expected, cur, name, t._output_nr))
 
 
+def _forward_error(prim, args, exc):
+    """A forward's NumPy error as PyTorch reports it: broadcasting failures name the op and
+    both shapes. Other errors are returned unchanged."""
+    shapes = [tuple(a._data.shape) for a in args if isinstance(a, Tensor)]
+    msg = broadcast_mismatch(shapes) if len(shapes) > 1 else None
+    if msg is None:
+        return exc
+    return RuntimeError(f"{prim.name}: {msg}")
+
+
 def _device_error(name, a, b):
+
     return RuntimeError(f"{name}: Expected all tensors to be on the same device, but found at "
                         f"least two devices, {a} and {b}!")
+
+
+_NO_PARAMS = {}
+_FLOAT_KINDS = "fcV"
+
+
+def apply_binary(prim, x, y):
+    """Hot path of a binary ufunc primitive: ``x`` a tensor, ``y`` a tensor of the same
+    dtype and device or a Python scalar that needs no promotion."""
+    dev = x._device
+    if type(y) is Tensor or isinstance(y, Tensor):
+        if y._device is not dev:
+            return apply(prim, (x, y), _NO_PARAMS)
+        try:
+            out = prim.ufunc(x._data, y._data)
+        except ValueError as e:
+            raise _forward_error(prim, (x, y), e) from None
+        res = _wrap(out, dev)
+        if (x._requires_grad or y._requires_grad) and STATE.enabled:
+            _record_fast(prim, x, y, res)
+        return res
+    try:
+        out = prim.ufunc(x._data, y)
+    except OverflowError:  # an int beyond the dtype's range: wrap it around like PyTorch
+        out = prim.ufunc(x._data, fit_scalar(y, x._data.dtype))
+    res = _wrap(out, dev)
+    if x._requires_grad and STATE.enabled:
+        _record_fast(prim, x, y, res)
+    return res
+
+
+def apply_rbinary(prim, x, y):
+    """Hot path with a Python scalar ``x`` first (``2.0 - t``)."""
+    dev = y._device
+    try:
+        out = prim.ufunc(x, y._data)
+    except OverflowError:  # an int beyond the dtype's range: wrap it around like PyTorch
+        out = prim.ufunc(fit_scalar(x, y._data.dtype), y._data)
+    res = _wrap(out, dev)
+    if y._requires_grad and STATE.enabled:
+        _record_fast(prim, x, y, res)
+    return res
+
+
+def _edge_meta(a):
+    if type(a) is not Tensor and not isinstance(a, Tensor) or not a._requires_grad:
+        return None, None
+    return edge_of(a), (a._data.shape, a._data.dtype)
+
+
+def _record_fast(prim, x, y, res):
+    """``_record`` for two positional inputs, one output, no params (the common case)."""
+    node = PrimNode.__new__(PrimNode)
+    ex, mx = _edge_meta(x)
+    ey, my = _edge_meta(y)
+    node._init((ex, ey), (mx, my))
+    node.prim = prim
+    node.params = _NO_PARAMS
+    node._out = None
+    if prim.save == "none":
+        node._inputs = node._versions = ()
+    else:
+        node._inputs = (x, y)
+        node._versions = (_ver(x), _ver(y))
+    res._node = node
+    res._requires_grad = True
+
+
+def _record_unary(prim, x, params, res, out, dev):
+    """``_record`` for one tensor input and one output (the common case)."""
+    node = PrimNode.__new__(PrimNode)
+    node._init((edge_of(x),), ((x._data.shape, x._data.dtype),))
+    node.prim = prim
+    node.params = params
+    if prim.save == "none":
+        node._inputs = node._versions = ()
+    else:
+        node._inputs = (x,)
+        node._versions = (x._vc[0] if x._vc is not None else 0,)
+    if prim.save_output:
+        node._out = ((out, dev),)
+        res._vc = v = [0]
+        node._out_version = ((v, 0),)
+    else:
+        node._out = None
+    res._node = node
+    res._requires_grad = True
+    return node
+
+
+def _ver(a):
+    if isinstance(a, Tensor):
+        return a._vc[0] if a._vc is not None else 0
+    return None
 
 
 def apply(prim, args, params):
@@ -161,7 +269,10 @@ def apply(prim, args, params):
                 grad = True
         else:
             arrays.append(a)
-    out = prim.forward(dev.xp, *arrays, **params)
+    try:
+        out = prim.forward(dev.xp, *arrays, **params)
+    except ValueError as e:
+        raise _forward_error(prim, args, e) from None
     record = grad and STATE.enabled and prim.differentiable
     if prim.n_out == 1:
         res = _wrap(out, dev)
@@ -180,15 +291,19 @@ def apply(prim, args, params):
 def _mark_view(res, x, prim, params):
     base = x._base if x._base is not None else x
     res._base = base
-    if x._version is None:
-        x._version = [0]
-    res._version = x._version
-    if base._version is None:
-        base._version = x._version
+    if x._vc is None:
+        x._vc = [0]
+    res._vc = x._vc
+    if base._vc is None:
+        base._vc = x._vc
     res._view_fn = (x._view_fn or ()) + ((prim, params),)
+    if x._requires_grad and STATE.enabled:  # the base version its node was made at
+        res._extra = {"view_ver": x._vc[0]}
 
 
 def _record(prim, args, params, diff_outs, out_arrays, dev, all_outs=None):
+    if len(args) == 1 and all_outs is None:
+        return _record_unary(prim, args[0], params, diff_outs[0], out_arrays[0], dev)
     node = PrimNode.__new__(PrimNode)
     nxt = []
     metas = []
@@ -210,7 +325,7 @@ def _record(prim, args, params, diff_outs, out_arrays, dev, all_outs=None):
         node._inputs = args if save == "all" else tuple(
             a if i in save else None for i, a in enumerate(args))
         node._versions = tuple(
-            (a._version[0] if a._version is not None else 0)
+            (a._vc[0] if a._vc is not None else 0)
             if isinstance(a, Tensor) and a is not None else None
             for a in node._inputs)
     outs = all_outs if all_outs is not None else diff_outs
@@ -218,9 +333,9 @@ def _record(prim, args, params, diff_outs, out_arrays, dev, all_outs=None):
         node._out = tuple((o, dev) for o in out_arrays)
         vers = []
         for r in outs:
-            if r._version is None:
-                r._version = [0]
-            vers.append((r._version, r._version[0]))
+            if r._vc is None:
+                r._vc = [0]
+            vers.append((r._vc, r._vc[0]))
         node._out_version = tuple(vers)
     else:
         node._out = None

@@ -55,11 +55,48 @@ def promote(op, *args, to_float=False):
         dt = _dtype.get_default_dtype()
     npd = dt.np
     from ember.ops.elementwise import cast
-    return tuple(cast(a, npd) if isinstance(a, Tensor) and a._data.dtype != npd else a
-                 for a in args)
+    return tuple((cast(a, npd) if a._data.dtype != npd else a) if isinstance(a, Tensor)
+                 else fit_scalar(a, npd) for a in args)
+
+
+def fit_scalar(v, npd):
+    """A Python scalar as NumPy must see it for the result to have dtype ``npd``.
+
+    NumPy treats Python scalars as "weak" (the array's dtype wins) except for ml_dtypes'
+    bfloat16, and refuses ints out of an integer dtype's range, which PyTorch wraps around.
+    """
+    kind = npd.kind
+    if kind == "V" and v is not None:
+        return npd.type(v)
+    if kind in "iu" and type(v) is int:
+        info = np.iinfo(npd)
+        if not info.min <= v <= info.max:
+            bits = 8 * npd.itemsize
+            v &= (1 << bits) - 1
+            if kind == "i" and v >= 1 << (bits - 1):
+                v -= 1 << bits
+    return v
+
+
+def broadcast_mismatch(shapes):
+    """PyTorch's description of why ``shapes`` don't broadcast, or None if they do.
+
+    Example: ``shapes (2, 3) and (4,) cannot be broadcast: The size of tensor a (3) must
+    match the size of tensor b (4) at non-singleton dimension 1``.
+    """
+    ndim = max(len(s) for s in shapes)
+    for i, a in enumerate(shapes):
+        for b in shapes[i + 1:]:
+            for k in range(1, min(len(a), len(b)) + 1):
+                if a[-k] != b[-k] and a[-k] != 1 and b[-k] != 1:
+                    return (f"shapes {a} and {b} cannot be broadcast: The size of tensor a "
+                            f"({a[-k]}) must match the size of tensor b ({b[-k]}) at "
+                            f"non-singleton dimension {ndim - k}")
+    return None
 
 
 def wrap_dim(dim, ndim, op="dim"):
+
     return _wrap_dim(dim, ndim, op)
 
 
@@ -96,6 +133,9 @@ def commit_inplace(x, compute, *args, op="inplace"):
     if x._base is not None and x._base._node is None and x._base._requires_grad:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
+    if x._base is not None and x._extra is not None:
+        from ember.autograd.graph import refresh_view
+        refresh_view(x)  # a view whose base changed in place since: its node made afresh
     old = _wrap(x._data.copy(), x._device)
     old._node, old._output_nr, old._requires_grad = x._node, x._output_nr, x._requires_grad
     res = compute(old, *args)
@@ -110,23 +150,24 @@ def commit_inplace(x, compute, *args, op="inplace"):
 
 
 def _write(x, res, op):
+    prefix = f"{op}: " if op else ""
     src = _dtype.from_numpy_dtype(res._data.dtype)
     dst = _dtype.from_numpy_dtype(x._data.dtype)
     if not _dtype.can_cast(src, dst):
-        raise RuntimeError(f"{op}: result type {src.name} can't be cast to the desired output "
-                           f"type {dst.name}")
-    if res._data.shape != x._data.shape:
-        try:
-            np.broadcast_shapes(res._data.shape, x._data.shape)
-            ok = np.broadcast_shapes(res._data.shape, x._data.shape) == x._data.shape
-        except ValueError:
-            ok = False
-        if not ok:
-            raise RuntimeError(f"{op}: output with shape {list(x._data.shape)} doesn't match "
-                               f"the broadcast shape {list(res._data.shape)}")
+        raise RuntimeError(f"{prefix}result type {_dtype.scalar_name(src)} can't be cast to the "
+                           f"desired output type {_dtype.scalar_name(dst)}")
+    if res._data.shape != x._data.shape and (
+            broadcast_mismatch([res._data.shape, x._data.shape]) is not None
+            or np.broadcast_shapes(res._data.shape, x._data.shape) != x._data.shape):
+        raise RuntimeError(f"{prefix}output with shape {list(x._data.shape)} doesn't match "
+                           f"the broadcast shape {list(res._data.shape)}")
     if not x._data.flags.writeable:
-        raise RuntimeError(f"{op}: the tensor's memory is read-only (it may be an expanded "
-                           f"view); clone() it first")
+        if 0 in x._data.strides and x._data.size > 1:
+            raise RuntimeError(f"{prefix}unsupported operation: more than one element of the "
+                               f"written-to tensor refers to a single memory location. Please "
+                               f"clone() the tensor before performing the operation.")
+        raise RuntimeError(f"{prefix}the tensor's memory is read-only (e.g. from a read-only "
+                           f"NumPy array); clone() it first")
     xp = x._device.xp
     xp.copyto(x._data, res._data, casting="unsafe")
 
@@ -140,6 +181,9 @@ def _rebind(x, res):
         from ember.ops.views import CopySlices
         node = CopySlices(edge_of(base), base, x._view_fn, res)
         base._node, base._output_nr, base._requires_grad = node, 0, True
+        if x._extra is None:
+            x._extra = {}
+        x._extra["view_ver"] = x._vc[0]  # x's node is current; sibling views are now stale
 
 
 def to_float_dtype(x):
@@ -156,3 +200,18 @@ def scalar_to_tensor(v, like):
         return v
     dt = _dtype.default_for_category(_dtype.scalar_category(v))
     return _wrap(like._device.xp.asarray(v, dtype=dt.np), like._device)
+
+
+def replace_values(x, vals):
+    """``vals`` broadcast to ``x``'s shape, recorded as a function of ``x`` with zero
+    gradient when ``x`` is in a graph (what fill_/copy_/sampling do to ``x``).
+
+    ``where`` rather than ``vals + 0 * x``: ``0 * x`` is NaN where ``x`` holds inf or NaN
+    (e.g. fresh ``empty`` memory).
+    """
+    from ember.ops.views import expand
+    if not x._requires_grad:
+        return expand(vals, x._data.shape) if vals._data.shape != x._data.shape else vals
+    from ember.ops.elementwise import _where
+    never = _wrap(x._device.xp.zeros(x._data.shape, dtype=bool), x._device)
+    return _where(never, x, vals)

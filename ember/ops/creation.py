@@ -1,5 +1,8 @@
 """Tensor creation: from data, filled, ranges, identity."""
 
+import builtins as _builtins
+import operator as _operator
+
 import numpy as np
 
 from ember import _dtype
@@ -12,9 +15,9 @@ def _size(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     try:
-        out = tuple(int(s) for s in size)
+        out = tuple(_operator.index(s) for s in size)
     except TypeError:
-        raise TypeError(f"size must be a sequence of ints, got {size!r}") from None
+        raise TypeError(f"size must be a tuple of ints, got {size!r}") from None
     if any(s < 0 for s in out):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(out)}")
     return out
@@ -31,7 +34,7 @@ def _infer_dtype(data):
     cat = _dtype.scalar_category(data)
     if cat is not None:
         return _dtype.default_for_category(cat)
-    if isinstance(data, (list, tuple)):
+    if _is_sequence(data):
         best = None
         for item in data:
             d = _infer_dtype(item)
@@ -39,29 +42,79 @@ def _infer_dtype(data):
                 continue
             best = d if best is None else _dtype.promote_types(best, d)
         return best
-    return None
+    if hasattr(data, "__array__") or hasattr(data, "__dlpack__"):
+        return _infer_dtype(np.asarray(data))
+    _check_data_type(data)
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _is_sequence(data):
+    return isinstance(data, (list, tuple, _builtins.range))  # `range` is ember.range here
+
+
+def _check_data_type(data):
+    if data is None:
+        raise RuntimeError("Could not infer dtype of NoneType")
+    if isinstance(data, (str, bytes, dict, set)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
 
 
 def _to_numpy(data):
+    """``data`` as something ``np.array`` reads: tensors inside sequences count as scalars."""
     if isinstance(data, Tensor):
         return data.numpy(force=True)
-    if isinstance(data, (list, tuple)) and any(isinstance(i, (Tensor, list, tuple)) for i in data):
-        return np.array([_to_numpy(i) for i in data])
+    if _is_sequence(data) and any(isinstance(i, Tensor) or _is_sequence(i) for i in data):
+        return [_element(i) for i in data]
     if hasattr(data, "__array__") or hasattr(data, "__dlpack__") and not isinstance(
             data, np.ndarray):
         return np.asarray(data)
     return data
 
 
+def _element(item):
+    if isinstance(item, Tensor):
+        if item._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return item.numpy(force=True).reshape(())
+    if _is_sequence(item):
+        return _to_numpy(item)
+    _check_data_type(item)
+    return item
+
+
+def _ragged(data, dim=0):
+    """PyTorch's message for nested sequences of uneven lengths, or None."""
+    items = [i for i in data if _is_sequence(i)]
+    if items and len(items) != len(data):
+        raise TypeError(f"not a sequence: sequences and scalars are mixed at dim {dim + 1}")
+    for i in items[1:]:
+        if len(i) != len(items[0]):
+            return f"expected sequence of length {len(items[0])} at dim {dim + 1} (got {len(i)})"
+    for i in items:
+        msg = _ragged(i, dim + 1)
+        if msg:
+            return msg
+    return None
+
+
 def _from_data(data, dtype=None, device=None, copy=True):
+    _check_data_type(data)
     dt = _dtype.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
     if dt is None:  # empty list
         dt = _dtype.get_default_dtype()
     try:
         arr = np.array(_to_numpy(data), dtype=dt.np, copy=copy if copy else None)
+    except OverflowError as e:
+        if dtype is not None:  # PyTorch: RuntimeError for an explicit dtype, else ValueError
+            raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow "
+                               f"({e})") from None
+        raise ValueError(f"tensor(): a value is out of the range of {dt}: {e}") from None
     except (ValueError, TypeError) as e:
-        raise ValueError(f"tensor(): could not build a {dt} tensor from {type(data).__name__}: "
-                         f"{e}") from None
+        msg = _ragged(data) if _is_sequence(data) else None
+        if msg:
+            raise ValueError(msg) from None
+        raise type(e)(f"tensor(): could not build a {dt} tensor from "
+                      f"{type(data).__name__}: {e}") from None
     return _place(arr, device)
 
 
@@ -119,9 +172,12 @@ def from_dlpack(ext):
     """Zero-copy import of any DLPack-capable tensor (PyTorch, CuPy, JAX, NumPy)."""
     dev_type, dev_id = ext.__dlpack_device__()
     if int(dev_type) == 1:  # kDLCPU
-        return _wrap(np.from_dlpack(ext), cpu)
-    dev = tensor_device(f"cuda:{dev_id}")
-    return _wrap(dev.xp.from_dlpack(ext), dev)
+        arr, dev = np.from_dlpack(ext), cpu
+    else:
+        dev = tensor_device(f"cuda:{dev_id}")
+        arr = dev.xp.from_dlpack(ext)
+    _dtype.from_numpy_dtype(arr.dtype)  # raises TypeError for dtypes ember lacks
+    return _wrap(arr, dev)
 
 
 def _dt(dtype):
@@ -203,26 +259,74 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
+    dt = _dtype.to_dtype(dtype) if dtype is not None else _infer_dtype([start, end, step])
+    if dt is _dtype.bool_:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
+    if dt.category < _dtype.FLOAT:  # integer dtypes truncate the bounds and step first
+        start, end, step = int(start), int(end), int(step)
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
-    if dtype is None:
-        dtype = _infer_dtype([start, end, step])
-    dt = _dtype.to_dtype(dtype)
-    n = max(int(np.ceil((end - start) / step)), 0)
-    arr = (start + np.arange(n, dtype=np.float64) * step) if dt.category >= 2 else \
-        np.arange(start, end, step)
+    if dt.category < _dtype.FLOAT:
+        arr = np.arange(start, end, step, dtype=np.int64)
+    else:  # the count is ceil((end - start) / step) in float64, as PyTorch computes it
+        n = max(int(np.ceil((end - start) / step)), 0)
+        arr = start + np.arange(n, dtype=np.float64) * step
     out = _place(arr.astype(dt.np), device)
     return out.requires_grad_(True) if requires_grad else out
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None,
+          layout=None):
+    """Deprecated ``torch.range``: like :func:`arange` but includes ``end``; float by default."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = _num(start), _num(end), _num(step)
+    dt = _dt(dtype)
+    if step == 0 or (end - start) * step < 0:
+        raise RuntimeError(f"range: upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    n = int(np.floor((end - start) / step)) + 1
+    res = _place((start + np.arange(n, dtype=np.float64) * step).astype(dt.np), device)
+    return res.requires_grad_(True) if requires_grad else res
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+    """A 0-d tensor holding number ``s`` (default dtype unless given)."""
+    res = _place(np.asarray(_num(s), dtype=_dt(dtype).np), device)
+    return res.requires_grad_(True) if requires_grad else res
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+    """An uninitialised tensor with the given sizes and element strides."""
+    size, stride = _size((size,)), tuple(_operator.index(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"empty_strided: mismatch in length of strides and shape ({size} vs "
+                           f"{stride})")
+    dt = _dt(dtype)
+    span = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+    buf = np.empty(span, dtype=dt.np)
+    arr = np.lib.stride_tricks.as_strided(buf, size, tuple(s * dt.itemsize for s in stride))
+    res = _place(arr, device)
+    return res.requires_grad_(True) if requires_grad else res
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None,
              layout=None):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    start, end = _num(start), _num(end)
+    if dtype is None and (isinstance(start, complex) or isinstance(end, complex)):
+
+        dtype = _dtype.get_default_dtype().to_complex()
     dt = _dt(dtype)
-    arr = np.linspace(_num(start), _num(end), int(steps), dtype=np.float64).astype(dt.np)
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
+    work = np.complex128 if dt.is_complex else np.float64
+    arr = np.linspace(start, end, int(steps), dtype=work).astype(dt.np)
     out = _place(arr, device)
     return out.requires_grad_(True) if requires_grad else out
 

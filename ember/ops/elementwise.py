@@ -6,12 +6,15 @@ written in ember ops so it can be differentiated again. Composite ops at the end
 """
 
 import math
+import re
+import warnings
 
 import numpy as np
 
 from ember import _dtype
 from ember._tensor import Tensor, _wrap
-from ember.ops._registry import primitive
+from ember.autograd.grad_mode import STATE
+from ember.ops._registry import primitive, apply_binary, apply_rbinary
 from ember.ops._util import promote, to_float_dtype, commit_inplace, result_type_of
 
 
@@ -42,7 +45,7 @@ def _float_input(x, op):
 
 
 # -- binary arithmetic -----------------------------------------------------------------------
-@primitive("add", save="none", fuse="x + y")
+@primitive("add", save="none", fuse="x + y", ufunc=np.add)
 def _add(xp, x, y):
     return xp.add(x, y)
 
@@ -52,7 +55,7 @@ def _(ctx, g):
     return g, g
 
 
-@primitive("sub", save="none", fuse="x - y")
+@primitive("sub", save="none", fuse="x - y", ufunc=np.subtract)
 def _sub(xp, x, y):
     return xp.subtract(x, y)
 
@@ -62,7 +65,7 @@ def _(ctx, g):
     return g, (-g if ctx._next[1] is not None else None)
 
 
-@primitive("mul", fuse="x * y")
+@primitive("mul", fuse="x * y", ufunc=np.multiply)
 def _mul(xp, x, y):
     return xp.multiply(x, y)
 
@@ -74,7 +77,7 @@ def _(ctx, g):
             g * _conj(x) if ctx._next[1] is not None else None)
 
 
-@primitive("div", fuse="x / y")
+@primitive("div", fuse="x / y", ufunc=np.true_divide)
 def _div(xp, x, y):
     return xp.true_divide(x, y)
 
@@ -93,8 +96,37 @@ def _conj(v):
     return v
 
 
+_PLAIN = (int, float)
+
+
+def _fast(x, y, float_only=False):
+    """0: no fast path; 1: tensor op tensor/scalar; 2: scalar op tensor (no promotion needed)."""
+    if isinstance(x, Tensor):
+        kind = x._data.dtype.kind
+        if float_only and kind not in "fc":
+            return 0
+        if isinstance(y, Tensor):
+            return 1 if x._data.dtype is y._data.dtype else 0
+        t = type(y)
+        if t is float:
+            return 1 if kind in "fc" else 0
+        return 1 if t is int and kind in "fciu" else 0
+    if isinstance(y, Tensor) and type(x) in _PLAIN:
+        kind = y._data.dtype.kind
+        if float_only and kind not in "fc":
+            return 0
+        return 2 if kind in "fc" or type(x) is int and kind in "iu" else 0
+    return 0
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with PyTorch's type promotion."""
+    if alpha == 1 and out is None:
+        f = _fast(input, other)
+        if f == 1:
+            return apply_binary(_add, input, other)
+        if f == 2:
+            return apply_rbinary(_add, input, other)
     x, y = promote("add", input, other)
     if alpha != 1:
         y = y * alpha
@@ -103,10 +135,20 @@ def add(input, other, *, alpha=1, out=None):
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``."""
-    if isinstance(input, Tensor) and input._data.dtype == np.bool_ and isinstance(
-            other, Tensor) and other._data.dtype == np.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if alpha == 1 and out is None:
+        f = _fast(input, other)
+        if f == 1:
+            try:
+                return apply_binary(_sub, input, other)
+            except TypeError:  # NumPy refuses bool - bool
+                if _is_bool(input):
+                    _sub_bool_error(input, other)
+                raise
+
+        if f == 2:
+            return apply_rbinary(_sub, input, other)
+    if _is_bool(input) or _is_bool(other):
+        _sub_bool_error(input, other)
     x, y = promote("sub", input, other)
     if alpha != 1:
         y = y * alpha
@@ -116,8 +158,39 @@ def sub(input, other, *, alpha=1, out=None):
 subtract = sub
 
 
+def _is_bool(v):
+    return v._data.dtype == np.bool_ if isinstance(v, Tensor) else isinstance(v, (bool, np.bool_))
+
+
+def _sub_bool_error(x, y):
+    if _is_bool(x) and _is_bool(y):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                       "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                       "operator instead.")
+
+
+def _no_bool(x, kernel):
+    """PyTorch has no bool kernel for integer division, modulus and pow."""
+    if x._data.dtype == np.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _no_complex(x, op):
+    """Ordering ops (min/max, comparisons, clamp) are undefined for complex numbers."""
+    if x._data.dtype.kind == "c":
+        raise RuntimeError(f"{op} not implemented for complex tensors.")
+
+
 def mul(input, other, *, out=None):
     """Elementwise product."""
+    if out is None:
+        f = _fast(input, other)
+        if f == 1:
+            return apply_binary(_mul, input, other)
+        if f == 2:
+            return apply_rbinary(_mul, input, other)
     x, y = promote("mul", input, other)
     return _out(_mul(x, y), out)
 
@@ -128,12 +201,19 @@ multiply = mul
 def div(input, other, *, rounding_mode=None, out=None):
     """Elementwise division: true division, or ``"trunc"``/``"floor"`` rounding."""
     if rounding_mode is None:
+        if out is None:
+            f = _fast(input, other, float_only=True)
+            if f == 1:
+                return apply_binary(_div, input, other)
+            if f == 2:
+                return apply_rbinary(_div, input, other)
         x, y = promote("div", input, other, to_float=True)
         return _out(_div(x, y), out)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found '{rounding_mode}'")
     x, y = promote("div", input, other)
+    _no_bool(_first_tensor(x, y), f"div_{rounding_mode}_cpu")
     if rounding_mode == "floor":
         return _out(floor_divide(x, y), out)
     if _is_int(x) and _is_int(y):
@@ -143,6 +223,10 @@ def div(input, other, *, rounding_mode=None, out=None):
 
 
 divide = true_divide = div
+
+
+def _first_tensor(x, y):
+    return x if isinstance(x, Tensor) else y
 
 
 def _is_int(v):
@@ -178,6 +262,7 @@ def _(ctx, g):
 def floor_divide(input, other, *, out=None):
     """Division rounded towards minus infinity (Python's ``//``)."""
     x, y = promote("floor_divide", input, other)
+    _no_bool(_first_tensor(x, y), "div_floor_cpu")
     if _is_int(x) and _is_int(y):
         _check_zero_div(y)
     return _out(_floor_divide(x, y), out)
@@ -200,6 +285,7 @@ def _(ctx, g):
 def remainder(input, other, *, out=None):
     """Python-style modulus: the result has the sign of the divisor."""
     x, y = promote("remainder", input, other)
+    _no_bool(_first_tensor(x, y), "remainder_cpu")
     if _is_int(x) and _is_int(y):
         _check_zero_div(y)
     return _out(_remainder(x, y), out)
@@ -220,6 +306,7 @@ def _(ctx, g):
 def fmod(input, other, *, out=None):
     """C-style modulus: the result has the sign of the dividend."""
     x, y = promote("fmod", input, other)
+    _no_bool(_first_tensor(x, y), "fmod_cpu")
     if _is_int(x) and _is_int(y):
         _check_zero_div(y)
     return _out(_fmod(x, y), out)
@@ -253,12 +340,28 @@ def _(ctx, g):
 def pow(input, exponent, *, out=None):
     """``input ** exponent`` (either may be a scalar)."""
     x, y = promote("pow", input, exponent)
+    if _is_bool(x) and _is_bool(y):
+        if isinstance(y, Tensor):
+            _no_bool(y, "pow")
+        return _out(x.clone() if y else ones_like_(x), out)  # x ** True, x ** False
     if _is_int(x) and isinstance(y, (int, np.integer)) and not isinstance(y, bool) and y < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    if _is_int(x) and isinstance(y, Tensor) and _is_int(y) and bool(np.any(
-            _host(y._data) < 0)):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _is_int(x) and isinstance(y, Tensor) and _is_int(y):
+        return _out(_int_pow(x, y), out)
     return _out(_pow(x, y), out)
+
+
+@primitive("int_pow", differentiable=False)
+def _int_pow(xp, x, y):
+    """Integer powers; a negative exponent gives 1 / x ** -y truncated (0 unless |x| == 1)."""
+    neg = y < 0
+    out = xp.power(x, xp.where(neg, 0, y).astype(y.dtype))
+    if not neg.any():
+        return out
+    odd = xp.remainder(y, 2) == 1
+    sign_one = xp.where(odd, x, xp.ones_like(x)).astype(x.dtype)  # x ** y for x == -1
+    at_neg = xp.where((x == 1) | (x == -1), sign_one, xp.zeros_like(x)).astype(x.dtype)
+    return xp.where(neg, at_neg, out).astype(out.dtype)
 
 
 def _host(a):
@@ -274,13 +377,15 @@ def float_power(input, exponent, *, out=None):
     return _out(_pow(up(input), up(exponent)), out)
 
 
-def _binary(name, fn, vjp=None, to_float=False, fuse=None):
+def _binary(name, fn, vjp=None, to_float=False, fuse=None, real_only=False):
     prim = primitive(name, fuse=fuse)(fn)
     if vjp is not None:
         prim.defvjp(vjp)
 
     def op(input, other, *, out=None):
         x, y = promote(name, input, other, to_float=to_float)
+        if real_only:
+            _no_complex(_first_tensor(x, y), name)
         return _out(prim(x, y), out)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` with PyTorch's type promotion."
@@ -300,11 +405,13 @@ def _minmax_vjp(pick_x):
 
 
 maximum = _binary("maximum", lambda xp, x, y: xp.maximum(x, y),
-                  _minmax_vjp(lambda x, y: x >= y))
+                  _minmax_vjp(lambda x, y: x >= y), real_only=True)
 minimum = _binary("minimum", lambda xp, x, y: xp.minimum(x, y),
-                  _minmax_vjp(lambda x, y: x <= y))
-fmax = _binary("fmax", lambda xp, x, y: xp.fmax(x, y), _minmax_vjp(lambda x, y: (x >= y) | isnan(y)))
-fmin = _binary("fmin", lambda xp, x, y: xp.fmin(x, y), _minmax_vjp(lambda x, y: (x <= y) | isnan(y)))
+                  _minmax_vjp(lambda x, y: x <= y), real_only=True)
+fmax = _binary("fmax", lambda xp, x, y: xp.fmax(x, y),
+               _minmax_vjp(lambda x, y: (x >= y) | isnan(y)), real_only=True)
+fmin = _binary("fmin", lambda xp, x, y: xp.fmin(x, y),
+               _minmax_vjp(lambda x, y: (x <= y) | isnan(y)), real_only=True)
 
 
 def _atan2_vjp(ctx, g):
@@ -384,8 +491,13 @@ def _unary(name, fn, vjp=None, *, save="all", save_output=False, to_float=True, 
         prim.defvjp(vjp)
 
     def op(input, *, out=None):
-        x = _float_input(input, name) if to_float else _need_tensor(input, name)
-        return _out(prim(x), out)
+        if to_float:
+            if not isinstance(input, Tensor) or input._data.dtype.kind in "biu":
+                input = _float_input(input, name)
+        elif not isinstance(input, Tensor):
+            _need_tensor(input, name)
+        res = prim(input)
+        return res if out is None else _out(res, out)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}``."
     op.prim = prim
@@ -694,12 +806,38 @@ def full_like_(x, v):
     return _wrap(x._device.xp.full_like(x._data, v), x._device)
 
 
-def polar(abs_, angle_):
-    return complex_(abs_ * cos(angle_), abs_ * sin(angle_))
+def polar(abs, angle, *, out=None):
+    """The complex tensor ``abs * (cos(angle) + i sin(angle))``."""
+    return complex(abs * cos(angle), abs * sin(angle), out=out)
 
 
-def complex_(real_, imag_):
-    return real_ + imag_ * 1j
+def complex(real, imag, *, out=None):
+    """The complex tensor ``real + i imag`` from two floating tensors of one dtype."""
+    for v in (real, imag):
+        if not isinstance(v, Tensor) or v._data.dtype.kind != "f":
+            kinds = tuple(_dtype.scalar_name(t.dtype) if isinstance(t, Tensor) else
+                          type(t).__name__ for t in (real, imag))
+            raise RuntimeError(f"complex: expected both inputs to be Half, Float or Double "
+                               f"tensors but got {kinds[0]} and {kinds[1]}")
+    if real._data.dtype != imag._data.dtype:
+        raise RuntimeError(f"complex: expected object of scalar type {real.dtype} but got "
+                           f"scalar type {imag.dtype} for second argument")
+    return _out(real + imag * 1j, out)
+
+
+complex_ = complex
+
+
+@primitive("heaviside", differentiable=False)
+def _heaviside(xp, x, values):
+    step = (x > 0).astype(x.dtype)
+    return xp.where(x == 0, values, step).astype(x.dtype)
+
+
+def heaviside(input, values, *, out=None):
+    """The Heaviside step: 0 below zero, 1 above, ``values`` at zero (not differentiable)."""
+    x, v = promote("heaviside", input, values)
+    return _out(_heaviside(x, v), out)
 
 
 # -- clamp, where, lerp ----------------------------------------------------------------------
@@ -739,6 +877,9 @@ def clamp(input, min=None, max=None, *, out=None):
     """Limit values to ``[min, max]`` (either bound may be None or a tensor)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
+
     x = input
     if min is not None:
         x = where(x < min, _bound(min, x), x) if isinstance(min, Tensor) else _clamp_s(x, min, 0)
@@ -813,11 +954,16 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 
 
 # -- comparisons and logic (no gradient) --------------------------------------------------
-def _cmp(name, ufunc):
+def _cmp(name, ufunc, ordered=False):
     prim = primitive(name, differentiable=False)(lambda xp, x, y: getattr(xp, ufunc)(x, y))
 
     def op(input, other, *, out=None):
         x, y = promote(name, input, other)
+        if ordered:
+            t = _first_tensor(x, y)
+            if t._data.dtype.kind == "c":
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for "
+                                          f"'{_dtype.scalar_name(t.dtype)}'")
         return _out(prim(x, y), out)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{ufunc}`` returning a bool tensor."
@@ -826,10 +972,10 @@ def _cmp(name, ufunc):
 
 eq = _cmp("eq", "equal")
 ne = _cmp("ne", "not_equal")
-lt = _cmp("lt", "less")
-le = _cmp("le", "less_equal")
-gt = _cmp("gt", "greater")
-ge = _cmp("ge", "greater_equal")
+lt = _cmp("lt", "less", ordered=True)
+le = _cmp("le", "less_equal", ordered=True)
+gt = _cmp("gt", "greater", ordered=True)
+ge = _cmp("ge", "greater_equal", ordered=True)
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
@@ -930,13 +1076,21 @@ def equal(input, other):
 
 
 def _out(res, out):
-    """Support the ``out=`` argument: copy into ``out`` (resized if it is empty)."""
+    """Support the ``out=`` argument: write the result into ``out`` (resized if its shape
+    differs, with PyTorch's warning unless it was empty) and return ``out``."""
     if out is None:
         return res
+    if res._requires_grad and STATE.enabled or out._requires_grad and STATE.enabled:
+        op = re.sub(r"Backward[0-9]*$", "", res._node.name()).lower() if res._node else "op"
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
     if out._data.shape != res._data.shape:
         if out._data.size != 0:
-            raise RuntimeError(f"out= tensor has shape {list(out._data.shape)} but the result "
-                               f"has shape {list(res._data.shape)}")
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out._data.shape)}, which does not match the required output "
+                          f"shape {list(res._data.shape)}. This behavior is deprecated, and in "
+                          f"a future release outputs will not be resized unless they have zero "
+                          f"elements.", UserWarning, stacklevel=3)
         out._data = out._device.xp.empty(res._data.shape, dtype=out._data.dtype)
-    commit_inplace(out, lambda o, r: r, res, op="out=")
+    commit_inplace(out, lambda o, r: r, res, op=None)
     return out

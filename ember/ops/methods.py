@@ -8,7 +8,7 @@ from ember.backend import tensor_device, Device
 from ember.ops import elementwise as E
 from ember.ops import views as V
 from ember.ops._registry import primitive
-from ember.ops._util import commit_inplace
+from ember.ops._util import commit_inplace, replace_values
 
 
 # -- copies and conversions ------------------------------------------------------------------
@@ -103,10 +103,87 @@ def type_as(self, other):
     return to(self, other.dtype)
 
 
-def type_(self, dtype=None, non_blocking=False):
+def type_(self, dtype=None, non_blocking=False, **kwargs):
+    """The type name (``'ember.FloatTensor'``) or, given a dtype or type name, a cast."""
+    from ember._tensor import LEGACY_TYPES
     if dtype is None:
-        return f"ember.{self.dtype.name.capitalize()}Tensor"
-    return to(self, dtype)
+        where = "" if self._device.type == "cpu" else "cuda."
+        return f"ember.{where}{_dtype.scalar_name(self.dtype)}Tensor"
+    if isinstance(dtype, str) and dtype.endswith("Tensor"):
+        dtype = LEGACY_TYPES[dtype.split(".")[-1]]
+    return to(self, getattr(dtype, "dtype", dtype))
+
+
+# -- new tensors like this one -------------------------------------------------------------
+def _new(self, make, size, dtype, device, requires_grad):
+    from ember.ops import creation
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return getattr(creation, make)(*size, dtype=dtype or self.dtype,
+                                   device=device or self.device, requires_grad=requires_grad)
+
+
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False, **kwargs):
+    """A copy of ``data`` with this tensor's dtype and device unless given."""
+    from ember.ops.creation import tensor
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+    """Zeros of ``size`` with this tensor's dtype and device unless given."""
+    return _new(self, "zeros", size, dtype, device, requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+    """Ones of ``size`` with this tensor's dtype and device unless given."""
+    return _new(self, "ones", size, dtype, device, requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+    """An uninitialised tensor of ``size`` with this tensor's dtype and device unless given."""
+    return _new(self, "empty", size, dtype, device, requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, **kwargs):
+    """``fill_value`` of ``size`` with this tensor's dtype and device unless given."""
+    from ember.ops.creation import full
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+def is_same_size(self, other):
+    return self._data.shape == other._data.shape
+
+
+def dim_order(self):
+    """Dims from outermost to innermost in memory (by decreasing stride)."""
+    st = self.stride()
+    return tuple(sorted(range(len(st)), key=lambda d: -st[d]))
+
+
+def apply_(self, callable):
+    """Apply a Python function to every element in place (CPU only, slow, like PyTorch's)."""
+    return _map_elements(self, lambda v: callable(v), ())
+
+
+def map_(self, tensor, callable):
+    """``self[i] = callable(self[i], tensor[i])`` in place, ``tensor`` broadcast to self."""
+    other = np.broadcast_to(tensor.numpy(force=True), self._data.shape)
+    return _map_elements(self, callable, (other,))
+
+
+def _map_elements(self, fn, others):
+    if self._device.type != "cpu":
+        raise TypeError("apply_ and map_ are only implemented on CPU tensors")
+    if self._requires_grad and self._node is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    flat = [a.ravel().tolist() for a in (self._data,) + others]
+    vals = [fn(*vs) for vs in zip(*flat)]
+    self._data[...] = np.asarray(vals, dtype=self._data.dtype).reshape(self._data.shape)
+    self._bump()
+    return self
 
 
 # -- in-place ops ------------------------------------------------------------------------------
@@ -126,17 +203,31 @@ def _ufunc_inplace(fn, ufunc, name):
         from ember.autograd.grad_mode import STATE
         if (STATE.enabled and (self._requires_grad or isinstance(other, Tensor) and
                                other._requires_grad)) or alpha != 1 or \
-                self._data.dtype.kind not in "fcV":
+                self._data.dtype.kind not in "fcV" or not self._data.flags.writeable:
             return generic(self, other, **({"alpha": alpha} if alpha != 1 else {}))
-        o = other._data if isinstance(other, Tensor) else other
-        if isinstance(other, Tensor) and other._data.dtype.kind == "c" \
-                and self._data.dtype.kind != "c":
+        o = _direct_operand(self, other)
+        if o is None:
             return generic(self, other)
         ufunc(self._data, o, out=self._data, casting="unsafe")
         self._bump()
         return self
     method.__name__ = name
     return method
+
+
+def _direct_operand(x, other):
+    """``other``'s array or number when it can be written into floating ``x`` directly (same
+    device, broadcasts to x's shape, no complex into real); None otherwise."""
+    real = x._data.dtype.kind != "c"
+    if isinstance(other, Tensor):
+        o = other._data
+        if other._device is not x._device or real and o.dtype.kind == "c" or (
+                o.shape != x._data.shape and o.ndim != 0):
+            return None
+        return o
+    if type(other) in (int, float, bool) or not real and type(other) is complex:
+        return other
+    return None
 
 
 def zero_(self):
@@ -150,11 +241,9 @@ def fill_(self, value):
         if value._data.ndim != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value._data.ndim} dimensions.")
-        return commit_inplace(self, lambda x, v: E.where(
-            _wrap(x._device.xp.ones(x._data.shape, dtype=bool), x._device), E.cast(v, x._data.dtype), x), value,
-            op="fill_")
-    return commit_inplace(self, lambda x: E.full_like_(x, value) + x * 0 if x._requires_grad
-                          else E.full_like_(x, value), op="fill_")
+        return commit_inplace(self, lambda x, v: replace_values(x, E.cast(v, x._data.dtype)),
+                              value, op="fill_")
+    return commit_inplace(self, lambda x: replace_values(x, E.full_like_(x, value)), op="fill_")
 
 
 def copy_(self, src, non_blocking=False):
@@ -166,8 +255,63 @@ def copy_(self, src, non_blocking=False):
         if s._device is not x._device:
             s = to(s, x._device)
         s = E.cast(s, x._data.dtype) if s._data.dtype != x._data.dtype else s
-        return s + x * 0 if x._requires_grad else V.expand(s, x._data.shape)
+        return replace_values(x, s)
     return commit_inplace(self, compute, src, op="copy_")
+
+
+def _inplace_view(name):
+    """``t_``, ``unsqueeze_``, ...: ``self`` takes the metadata (shape, strides) of the view."""
+    def method(self, *args, **kwargs):
+        from ember.autograd.grad_mode import STATE
+        if STATE.enabled and self._requires_grad and self._node is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        res = getattr(Tensor, name)(self, *args, **kwargs)
+        self._data = res._data
+        if res._node is not None:
+            self._node, self._output_nr = res._node, res._output_nr
+        if self._base is not None:
+            self._view_fn = res._view_fn
+        self._bump()
+        return self
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place version of :meth:`{name}` (changes this tensor's shape)."
+    return method
+
+
+def resize_(self, *sizes, memory_format=None):
+    """Give this tensor a new shape, keeping the leading elements (new ones uninitialised)."""
+    from ember.ops.creation import _size
+    if self._requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    shape = _size(sizes)
+    xp = self._device.xp
+    if int(np.prod(shape)) == self._data.size and self._data.flags.c_contiguous:
+        self._data = self._data.reshape(shape)
+        return self
+    new = xp.empty(shape, dtype=self._data.dtype)
+    n = min(new.size, self._data.size)
+    new.reshape(-1)[:n] = self._data.reshape(-1)[:n]
+    self._data = new
+    return self
+
+
+def resize_as_(self, other, memory_format=None):
+    return resize_(self, other._data.shape)
+
+
+def set_(self, source=None, storage_offset=0, size=None, stride=None):
+    """Make this tensor share ``source``'s memory and shape (empty without a source)."""
+    from ember.autograd.grad_mode import STATE
+    if STATE.enabled and self._requires_grad and self._node is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if source is None:
+        self._data = self._device.xp.empty((0,), dtype=self._data.dtype)
+    else:
+        self._data, self._device = source._data, source._device
+    self._bump()
+    return self
 
 
 def setitem(self, key, value):
@@ -228,6 +372,15 @@ def _attach():
     T.zero_, T.fill_, T.copy_ = zero_, fill_, copy_
     T.to, T.cpu, T.cuda, T.type_as, T.type = to, cpu, cuda, type_as, type_
     T.clone, T.contiguous = clone, contiguous
+    T.new_tensor, T.new_zeros, T.new_ones, T.new_empty = new_tensor, new_zeros, new_ones, new_empty
+    T.new_full, T.is_same_size, T.dim_order = new_full, is_same_size, dim_order
+    T.apply_, T.map_ = apply_, map_
+    for name in ("t", "transpose", "swapdims", "swapaxes", "unsqueeze", "squeeze"):
+        setattr(T, name + "_", _inplace_view(name))
+    T.resize_, T.resize_as_, T.set_ = resize_, resize_as_, set_
+    T.real = property(E.real, doc="The real part (the tensor itself when not complex).")
+    T.imag = property(E.imag, doc="The imaginary part of a complex tensor.")
+
     for name, dt in [("float", "float32"), ("double", "float64"), ("half", "float16"),
                      ("bfloat16", "bfloat16"), ("long", "int64"), ("int", "int32"),
                      ("short", "int16"), ("char", "int8"), ("byte", "uint8"), ("bool", "bool"),

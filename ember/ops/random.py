@@ -4,7 +4,8 @@ ember's streams are its own (NumPy's PCG64 on the CPU): seeded runs repeat exact
 but do not reproduce PyTorch's bit streams.
 """
 
-import json
+import contextlib as _contextlib
+import json as _json
 
 import numpy as np
 
@@ -15,7 +16,17 @@ from ember.ops.creation import _size, _dt
 
 
 class Generator:
-    """A random-number generator (``ember.Generator(device="cpu")``)."""
+    """A random-number generator (``ember.Generator(device="cpu")``).
+
+    Example:
+        >>> import ember
+        >>> g = ember.Generator().manual_seed(42)
+        >>> a = ember.rand(2, generator=g)
+        >>> g.manual_seed(42) is g
+        True
+        >>> bool((ember.rand(2, generator=g) == a).all())
+        True
+    """
 
     def __init__(self, device="cpu"):
         self.device = tensor_device(device)
@@ -42,14 +53,14 @@ class Generator:
     def get_state(self):
         """The state as a uint8 tensor (pass to ``set_state``)."""
         st = self._rng.bit_generator.state
-        raw = json.dumps({"seed": self._seed, "state": st}).encode()
+        raw = _json.dumps({"seed": self._seed, "state": st}).encode()
         return _wrap(np.frombuffer(raw, dtype=np.uint8).copy(), cpu)
 
     def set_state(self, new_state):
         raw = bytes(new_state._data.tobytes()) if isinstance(new_state, Tensor) else bytes(
             new_state)
         try:
-            d = json.loads(raw.decode())
+            d = _json.loads(raw.decode())
             bg = np.random.PCG64()
             bg.state = d["state"]
         except (ValueError, KeyError, TypeError) as e:
@@ -100,6 +111,13 @@ def set_rng_state(new_state):
     default_generator.set_state(new_state)
 
 
+def _float_dtype(dt, kernel):
+    """``dt`` if floating or complex; PyTorch's NotImplementedError for integer samplers."""
+    if dt.category < _dtype.FLOAT:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_dtype.scalar_name(dt)}'")
+    return dt
+
+
 def _finish(arr, device, requires_grad):
     dev = cpu if device is None else tensor_device(device)
     if dev is not cpu:
@@ -111,7 +129,7 @@ def _finish(arr, device, requires_grad):
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
          layout=None, pin_memory=False):
     """Uniform samples on ``[0, 1)``."""
-    dt = _dt(dtype)
+    dt = _float_dtype(_dt(dtype), "check_uniform_bounds")
     arr = _gen(generator, device)._rng.random(_size(size)).astype(dt.np)
     return _finish(arr, device, requires_grad)
 
@@ -119,7 +137,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, ou
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
           layout=None, pin_memory=False):
     """Standard normal samples."""
-    dt = _dt(dtype)
+    dt = _float_dtype(_dt(dtype), "normal_kernel_cpu")
     g = _gen(generator, device)._rng
     if dt.is_complex:
         shp = _size(size)
@@ -176,6 +194,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
            requires_grad=False):
     """Normal samples with the given mean and std (numbers or tensors)."""
+    s = _host(std._data) if isinstance(std, Tensor) else np.asarray(std)
+    if s.size and s.min() < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {s.min()}")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(tuple(np.shape(mean._data if isinstance(mean, Tensor) else
@@ -191,7 +212,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     """Samples 1 with probability ``input`` (or ``p``), else 0."""
-    probs = input._data if p is None else np.full(input._data.shape, p)
+    probs = _host(input._data) if p is None else np.full(input._data.shape, p)
+    if not ((probs >= 0) & (probs <= 1)).all():
+        raise RuntimeError("bernoulli: expected all probabilities p to satisfy 0 <= p <= 1")
     u = _gen(generator, input.device)._rng.random(input._data.shape)
     arr = (_host(u) < _host(probs)).astype(input._data.dtype)
     return _finish(arr, input.device, False)
@@ -231,11 +254,15 @@ def poisson(input, generator=None):
 
 # in-place samplers (``x.uniform_()`` etc.), used by nn.init
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill with samples uniform on ``[a, b)`` in place."""
+    _float_dtype(self.dtype, "check_uniform_bounds")
     g = _gen(generator, self.device)._rng
     return _fill_sample(self, g.uniform(a, b, self._data.shape))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with normal samples in place."""
+    _float_dtype(self.dtype, "normal_kernel_cpu")
     g = _gen(generator, self.device)._rng
     return _fill_sample(self, g.normal(mean, std, self._data.shape))
 
@@ -247,6 +274,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with exponential samples of rate ``lambd`` in place."""
+    _float_dtype(self.dtype, "exponential_cpu")
     g = _gen(generator, self.device)._rng
     return _fill_sample(self, g.exponential(1.0 / lambd, self._data.shape))
 
@@ -264,21 +293,42 @@ def geometric_(self, p, *, generator=None):
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with samples whose log is normal(mean, std), in place."""
+    _float_dtype(self.dtype, "log_normal_cpu")
     g = _gen(generator, self.device)._rng
     return _fill_sample(self, g.lognormal(mean, std, self._data.shape))
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with Cauchy samples in place."""
+    _float_dtype(self.dtype, "cauchy_cpu")
     g = _gen(generator, self.device)._rng
     return _fill_sample(self, median + sigma * g.standard_cauchy(self._data.shape))
 
 
 def _fill_sample(t, values):
-    from ember.autograd.grad_mode import STATE
-    if STATE.enabled and t._requires_grad and t._node is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
+    """Write sampled ``values`` into ``t`` (an in-place op: version bump, graph checks)."""
+    from ember.ops._util import commit_inplace, replace_values
     xp = t._device.xp
-    xp.copyto(t._data, xp.asarray(np.asarray(values)).astype(t._data.dtype), casting="unsafe")
-    t._bump()
-    return t
+    vals = _wrap(xp.asarray(np.asarray(values)).astype(t._data.dtype), t._device)
+    # on a non-leaf that requires grad, the samples replace it: no gradient flows back
+    return commit_inplace(t, lambda x: replace_values(x, vals), op="random sampling")
+
+
+@_contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+             device_type="cuda"):
+    """Run the block with the default generators' states restored afterwards."""
+    if not enabled:
+        yield
+        return
+    gens = [default_generator] + list(_cuda_generators.values())
+    states = [g.get_state() for g in gens]
+    try:
+        yield
+    finally:
+        for g, s in zip(gens, states):
+            g.set_state(s)
+
+
+Generator.__module__ = "ember"

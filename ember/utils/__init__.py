@@ -1,0 +1,3 @@
+"""``ember.utils``: data loading (``data``) and activation checkpointing (``checkpoint``)."""
+
+from ember.utils import data  # noqa: F401
