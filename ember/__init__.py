@@ -81,3 +81,4 @@ from ember import optim  # noqa: E402,F401
 import ember.linalg as linalg  # noqa: E402,F401  (torch.linalg, not ember.ops.linalg)
 import ember.fft as fft  # noqa: E402,F401
 from ember import nn  # noqa: E402,F401
+from ember import distributions  # noqa: E402,F401

@@ -5,7 +5,8 @@ Promotion follows ``torch.result_type``: operands are ranked by category
 (bool < integer < floating < complex); dimensioned tensors decide first,
 zero-dim tensors only when they are of a higher category, and Python scalars
 only when they are of a higher category still (then the default dtype of that
-category is used).
+category is used). A complex operand that decides keeps a floating operand's
+precision: float32 tensor + complex128 scalar tensor -> complex64.
 """
 
 import numpy as np
@@ -186,13 +187,11 @@ def _combine(hi, lo):
     of a higher category, and a complex ``lo`` keeps a floating ``hi``'s precision."""
     if hi is None:
         return lo
-    if lo is None or lo.category <= hi.category and hi.category != BOOL:
+    if lo is None or lo.category <= hi.category:
         return hi
-    if lo.category == COMPLEX:
-        return hi.to_complex() if hi.category == FLOAT else lo
-    if hi.category == BOOL or lo.category == FLOAT:
-        return promote_types(hi, lo)
-    return hi
+    if lo.category == COMPLEX and hi.category == FLOAT:
+        return hi.to_complex()
+    return promote_types(hi, lo)
 
 
 def result_dtype(dims, zeros, scalar_cat):

@@ -301,7 +301,12 @@ class Tensor:
         if self._requires_grad:
             raise BufferError("Can't export tensors that require gradient, use "
                               "tensor.detach()")
-        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
+        if stream is not None:
+            kwargs["stream"] = stream
+        if self._device.type != "cpu":
+            return self._data.__dlpack__(**kwargs)
+        from ember.backend.dlpack import export_capsule
+        return export_capsule(self._data, **kwargs)
 
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()

@@ -165,7 +165,7 @@ def test_numpy_of_grad_tensor_raises():
 
 
 @pytest.mark.parametrize("dt", ["float32", "float64", "int64", "int32", "uint8", "bool",
-                                "complex64", "float16"])
+                                "complex64", "float16", "bfloat16"])
 def test_dlpack_from_torch_zero_copy(dt):
     t = torch.arange(6).reshape(2, 3).to(getattr(torch, dt))
     e = ember.from_dlpack(t)
@@ -178,7 +178,8 @@ def test_dlpack_from_torch_zero_copy(dt):
     assert ember.from_dlpack(t.T).stride() == t.T.stride()
 
 
-@pytest.mark.parametrize("dt", ["float32", "float64", "int64", "bool", "complex128"])
+@pytest.mark.parametrize("dt", ["float32", "float64", "int64", "bool", "complex128",
+                                "bfloat16"])
 def test_dlpack_to_torch_zero_copy(dt):
     e = ember.arange(6).reshape(2, 3).to(getattr(ember, dt))
     t = torch.from_dlpack(e)

@@ -6,12 +6,14 @@ from ember.autograd.graph import Node, run_backward, edge_of, _Anomaly
 from ember.autograd.function import Function, FunctionCtx, once_differentiable
 from ember.autograd.anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
                                     is_anomaly_check_nan_enabled)
-from ember.autograd.gradcheck import gradcheck, gradgradcheck
+from ember.autograd.gradcheck import gradcheck, gradgradcheck, GradcheckError
 from ember.autograd import functional, graph, forward_ad  # noqa: F401
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "Function", "gradcheck", "gradgradcheck", "detect_anomaly", "set_detect_anomaly",
-           "functional", "Node", "is_grad_enabled"]
+           "Function", "FunctionCtx", "once_differentiable", "gradcheck", "gradgradcheck",
+           "GradcheckError", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled", "functional", "Node", "is_grad_enabled",
+           "is_inference_mode_enabled", "run_backward", "edge_of", "STATE", "_Anomaly"]
 
 
 def _as_list(x):
@@ -90,7 +92,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     With ``create_graph=True`` the result is itself differentiable (double backprop).
     """
     outputs = _as_list(outputs)
-    single = not isinstance(inputs, (list, tuple))
     inputs = _as_list(inputs)
     grads = _as_list(grad_outputs) or [None] * len(outputs)
     if retain_graph is None:
@@ -99,7 +100,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         allow_unused = materialize_grads
     for i, t in enumerate(inputs):
         if not t._requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     roots = _edges(outputs)
     root_grads = _root_grads(outputs, grads, "grad")
     capture = {}

@@ -153,7 +153,7 @@ class AccumulateGrad(Node):
             var.grad = var.grad + g
         else:
             vg = var.grad
-            if vg.shape == g.shape and not vg._data.flags.writeable is False:
+            if vg._data.shape == g._data.shape and vg._data.flags.writeable:
                 vg._data += g._data
                 vg._bump()
             else:

@@ -65,7 +65,8 @@ def _dP_da_over_pdf(xp, a, x, device):
         past_peak = a + n + 1 > x
         # the remaining terms shrink at least geometrically with ratio x / (a + n + 1)
         tail = xp.abs(term) * (a + n + 1) / xp.maximum(a + n + 1 - x, 1e-300)
-        done = past_peak & ((tail <= _TOL * xp.abs(total)) | (r == 0))
+        done = (past_peak & ((tail <= _TOL * xp.abs(total)) | (r == 0))) \
+            | ~xp.isfinite(total)  # NaN or overflowing input: give up on it at once
         if done.any():
             out.reshape(-1)[idx[done]] = total[done]
             keep = ~done
@@ -100,7 +101,8 @@ def standard_gamma_grad(a, x, device):
             out[small] = -_dP_da_over_pdf(xp, a[small], x[small], device)
     wh = ~small | ~xp.isfinite(out)  # overflowing series (far tails) fall back as well
     if wh.any():
-        out[wh] = _wilson_hilferty_dx_da(xp, a[wh], x[wh])
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[wh] = _wilson_hilferty_dx_da(xp, a[wh], x[wh])
     return out
 
 

@@ -64,10 +64,6 @@ class Normal(ExponentialFamily):
     def variance(self):
         return self.stddev.pow(2)
 
-    def sample(self, sample_shape=Size()):
-        with ember.no_grad():
-            return self.rsample(sample_shape)
-
     def rsample(self, sample_shape=Size()):
         """``loc + scale * eps`` with ``eps ~ N(0, 1)``."""
         shape = self._extended_shape(sample_shape)

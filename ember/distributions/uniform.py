@@ -27,8 +27,6 @@ class Uniform(Distribution):
         tensor(-1.3863)
     """
 
-    arg_constraints = {"low": constraints.dependent(is_discrete=False, event_dim=0),
-                       "high": constraints.dependent(is_discrete=False, event_dim=0)}
     has_rsample = True
 
     def __init__(self, low, high, validate_args=None):
@@ -36,14 +34,18 @@ class Uniform(Distribution):
         scalar = isinstance(low, numbers.Number) and isinstance(high, numbers.Number)
         batch_shape = Size() if scalar else self.low.size()
         super().__init__(batch_shape, validate_args=validate_args)
-        if self._validate_args and not bool((self.low < self.high).all()):
-            raise ValueError("Uniform is not defined when low>= high")
 
     def expand(self, batch_shape, _instance=None):
         new, batch_shape = self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))
         super(Uniform, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
+
+    @property
+    def arg_constraints(self):
+        """``low < high``: each bound is constrained by the other."""
+        return {"low": constraints.less_than(self.high),
+                "high": constraints.greater_than(self.low)}
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
@@ -76,7 +78,7 @@ class Uniform(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         inside = (self.low <= value) & (self.high > value)
-        return ember.log(inside.to(self.low.dtype)) - ember.log(self.high - self.low)
+        return ember.where(inside, -ember.log(self.high - self.low), -float("inf"))
 
     def cdf(self, value):
         r""":math:`\mathrm{clamp}((x - a) / (b - a), 0, 1)`."""

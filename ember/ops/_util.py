@@ -47,7 +47,7 @@ def promote(op, *args, to_float=False):
         if type(t0) is Tensor and type(t1) is Tensor and t0._data.dtype is t1._data.dtype:
             return args
     for a in args:
-        if not isinstance(a, Tensor) and _dtype.scalar_category(a) is None and a is not None:
+        if not isinstance(a, Tensor) and _dtype.scalar_category(a) is None:
             raise TypeError(f"{op}(): argument of type {type(a).__name__} is not a Tensor or a "
                             f"number")
     dt = result_type_of(*args)

@@ -172,7 +172,8 @@ def from_dlpack(ext):
     """Zero-copy import of any DLPack-capable tensor (PyTorch, CuPy, JAX, NumPy)."""
     dev_type, dev_id = ext.__dlpack_device__()
     if int(dev_type) == 1:  # kDLCPU
-        arr, dev = np.from_dlpack(ext), cpu
+        from ember.backend.dlpack import import_cpu
+        arr, dev = import_cpu(ext), cpu
     else:
         dev = tensor_device(f"cuda:{dev_id}")
         arr = dev.xp.from_dlpack(ext)

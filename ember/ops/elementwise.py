@@ -5,6 +5,7 @@ written in ember ops so it can be differentiated again. Composite ops at the end
 (``addcmul``, ``lerp``, ...) are written in primitives and need no gradient code.
 """
 
+import builtins
 import math
 import re
 import warnings
@@ -91,9 +92,9 @@ def _(ctx, g):
 
 
 def _conj(v):
-    if isinstance(v, Tensor) and v._data.dtype.kind == "c":
-        return conj(v)
-    return v
+    if isinstance(v, Tensor):
+        return conj(v) if v._data.dtype.kind == "c" else v
+    return v.conjugate() if isinstance(v, builtins.complex) else v
 
 
 _PLAIN = (int, float)
@@ -1000,7 +1001,8 @@ def _bitwise(name, ufunc):
         x, y = promote(name, input, other)
         for v in (x, y):
             if isinstance(v, Tensor) and v._data.dtype.kind not in "biu":
-                raise RuntimeError(f"\"{name}_cpu\" not implemented for '{v.dtype.name}'")
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for "
+                                          f"'{_dtype.scalar_name(v.dtype)}'")
             if not isinstance(v, Tensor) and isinstance(v, float):
                 raise RuntimeError(f"{name}: expected integral or bool operands, got a float")
         return _out(prim(x, y), out)
@@ -1028,9 +1030,10 @@ def logical_not(input, *, out=None):
 
 
 def bitwise_not(input, *, out=None):
+    """Bitwise NOT of an integer tensor (logical NOT for bool)."""
     if input._data.dtype.kind not in "biu":
-        raise RuntimeError(f"bitwise_not: expected an integral or bool tensor, got "
-                           f"{input.dtype.name}")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for "
+                                  f"'{_dtype.scalar_name(input.dtype)}'")
     return _out(_bitwise_not(input), out)
 
 

@@ -16,8 +16,10 @@ from ember.autograd.grad_mode import STATE
 from ember.ops._registry import primitive
 from ember.ops._util import commit_inplace, wrap_dim
 from ember.ops.elementwise import cast, where
+from ember.ops.methods import clone
 from ember.ops.views import (_getitem_copy, _getitem_view, _check_bounds, _is_basic, add_at,
-                             expand, getitem, normalize_key, reshape, split_key)
+                             expand, expand_ellipsis, getitem, normalize_key, reshape,
+                             split_key)
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_copy", "index_fill", "index_put", "index_put_", "masked_fill",
@@ -140,17 +142,20 @@ def _fit_value(x, key, v, op):
 
 
 def _put_key(x, indices, op):
-    """The NumPy key of ``indices``: a tuple of index tensors (None skips a dim), or a key
-    that ``normalize_key`` already produced (from ``x[key] = v``)."""
+    """The NumPy key of ``indices``: a tuple of index tensors, or a key that ``normalize_key``
+    already produced and checked (from ``x[key] = v``; it holds arrays, never tensors)."""
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"{op}(): argument 'indices' must be tuple of Tensors, not "
                         f"{type(indices).__name__}")
-    if all(k is None or isinstance(k, Tensor) for k in indices):
-        key, _ = normalize_key(tuple(slice(None) if k is None else k for k in indices),
-                               x._device.xp)
-        _check_bounds(x._data, key)
-        return key
-    return tuple(indices)  # from x[key] = v, which checked it
+    if indices and not any(isinstance(k, Tensor) for k in indices):
+        return tuple(indices)
+    for i, k in enumerate(indices):
+        if not isinstance(k, Tensor):
+            raise TypeError(f"{op}(): expected Tensor as element {i} in argument 'indices', but "
+                            f"got {type(k).__name__}")
+    key, _ = normalize_key(tuple(indices), x._device.xp)
+    _check_bounds(x._data, key)
+    return key
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -162,7 +167,7 @@ def index_put(input, indices, values, accumulate=False):
         tensor([2., 0., 0.])
     """
     _need_tensor(values, "index_put", "values")
-    key = _put_key(input, indices, "index_put")
+    key = expand_ellipsis(_put_key(input, indices, "index_put"), input._data.ndim)
     split = split_key(key)
     if split is not None:  # PyTorch's placement: ints first (a view), then the tensors
         return _index_put_split(input, split, values, accumulate)
@@ -171,7 +176,6 @@ def index_put(input, indices, values, accumulate=False):
 
 
 def _index_put_split(input, split, values, accumulate):
-    from ember.ops.methods import clone
     out = clone(input)
     index_put_(_getitem_view(out, key=split[0]), split[1], values, accumulate)
     return out
@@ -180,7 +184,7 @@ def _index_put_split(input, split, values, accumulate):
 def index_put_(input, indices, values, accumulate=False):
     """In-place :func:`index_put`; ``x[key] = v`` with an advanced key lands here."""
     _need_tensor(values, "index_put_", "values")
-    key = _put_key(input, indices, "index_put_")
+    key = expand_ellipsis(_put_key(input, indices, "index_put_"), input._data.ndim)
     split = split_key(key)
     if split is not None:
         index_put_(_getitem_view(input, key=split[0]), split[1], values, accumulate)
@@ -206,8 +210,7 @@ def _axis_key(xp, index, dim):
 
 @primitive("gather", save=(1,))
 def _gather(xp, x, index, dim):
-    key = _axis_key(xp, index, dim)
-    return x[key] if key else x.copy()
+    return x[_axis_key(xp, index, dim)]
 
 
 @_gather.defvjp
@@ -271,10 +274,20 @@ def _check_along(op, x, dim, index, src=None):
     return d
 
 
+def _lift(t):
+    """This family treats a 0-d tensor as a 1-element 1-d one."""
+    return reshape(t, (1,)) if isinstance(t, Tensor) and t._data.ndim == 0 else t
+
+
+def _shaped(t, shape):
+    return t if t._data.shape == shape else reshape(t, shape)
+
+
 def _src_like(src, index):
-    """``src`` cut to ``index``'s shape (a view; the gradient pads back with zeros)."""
+    """``src`` (lifted) cut to ``index``'s shape (a view; the gradient pads back with zeros)."""
+    src = _lift(src)
     ishp = index._data.shape
-    if src._data.shape == ishp or src._data.ndim == 0:
+    if src._data.shape == ishp:
         return src
     return getitem(src, tuple(slice(0, n) for n in ishp))
 
@@ -290,7 +303,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     """
     _need_tensor(input, "gather", "input")
     d = _check_along("gather", input, dim, index)
-    return _gather(input, index, dim=d)
+    return _shaped(_gather(_lift(input), _lift(index), dim=d), index._data.shape)
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
@@ -314,10 +327,11 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
             xp = input._device.xp
             t = _wrap(xp.full(index._data.shape, src, dtype=input._data.dtype), input._device)
         return scatter_reduce(input, d, index, t, mode)
+    x, idx = _lift(input), _lift(index)
     if t is None:
-        return _scatter(input, index, src, dim=d)
+        return _shaped(_scatter(x, idx, src, dim=d), input._data.shape)
     _same_dtype(input, t, "scatter")
-    return _scatter(input, index, _src_like(t, index), dim=d)
+    return _shaped(_scatter(x, idx, _src_like(t, idx), dim=d), input._data.shape)
 
 
 def scatter_add(input, dim, index, src):
@@ -332,7 +346,9 @@ def scatter_add(input, dim, index, src):
     _need_tensor(src, "scatter_add", "src")
     d = _check_along("scatter_add", input, dim, index, src)
     _same_dtype(input, src, "scatter_add")
-    return _scatter_add(input, index, _src_like(src, index), dim=d)
+    idx = _lift(index)
+    return _shaped(_scatter_add(_lift(input), idx, _src_like(src, idx), dim=d),
+                   input._data.shape)
 
 
 # scatter_reduce: one primitive for every reduction; the gradient rule below handles each
@@ -476,8 +492,10 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                            f"{reduce}")
     d = _check_along("scatter_reduce", input, dim, index, src)
     _same_dtype(input, src, "scatter_reduce")
-    return _scatter_reduce(input, index, _src_like(src, index), dim=d, reduce=reduce,
-                           include_self=bool(include_self))
+    idx = _lift(index)
+    out = _scatter_reduce(_lift(input), idx, _src_like(src, idx), dim=d, reduce=reduce,
+                          include_self=bool(include_self))
+    return _shaped(out, input._data.shape)
 
 
 # -- index_select / index_add / index_copy / index_fill ---------------------------------------
@@ -492,15 +510,19 @@ def _dim_index(op, x, dim, index):
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"{op}(): index out of range in self (indices must be in [{-n}, {n}) "
                          f"for dimension {d})")
-    key = (slice(None),) * d + (idx.reshape(-1),)
-    return d, key if nd else (Ellipsis,)
+    if not nd:
+        if idx.size != 1:
+            raise RuntimeError(f"{op}(): Index to scalar can have only 1 value, got {idx.size} "
+                               f"value(s)")
+        return d, ()
+    return d, (slice(None),) * d + (idx.reshape(-1),)
 
 
 def _check_source(op, x, d, index, source):
     _need_tensor(source, op, "source")
     xs, ss = x._data.shape, source._data.shape
     want = xs[:d] + (index._data.size,) + xs[d + 1:] if xs else ss
-    if ss != want and not (source._data.ndim == 0 and index._data.size == 1):
+    if ss != want:
         raise RuntimeError(f"{op}(): source of shape {list(ss)} does not match: expected "
                            f"{list(want)} (self {list(xs)} with dim {d} of size "
                            f"{index._data.size}, the number of indices)")
@@ -519,10 +541,7 @@ def index_select(input, dim, index, *, out=None):
                 [4, 4]])
     """
     _need_tensor(input, "index_select", "input")
-    d, key = _dim_index("index_select", input, dim, index)
-    if not input._data.ndim:
-        return reshape(input, index._data.shape) if index._data.size else \
-            _getitem_copy(reshape(input, (1,)), key=(index._data.reshape(-1),))
+    _, key = _dim_index("index_select", input, dim, index)
     return _getitem_copy(input, key=key)
 
 
@@ -625,15 +644,19 @@ def masked_fill_(input, mask, value):
                         "masked_fill_")
 
 
-def _broadcast_pair(x, mask):
-    shp = np.broadcast_shapes(x._data.shape, mask._data.shape)
+def _broadcast_pair(x, mask, op):
+    try:
+        shp = np.broadcast_shapes(x._data.shape, mask._data.shape)
+    except ValueError:
+        raise RuntimeError(f"{op}: mask of shape {list(mask._data.shape)} and input of shape "
+                           f"{list(x._data.shape)} cannot be broadcast together") from None
     return expand(x, shp), mask._device.xp.broadcast_to(mask._data, shp)
 
 
 def masked_select(input, mask, *, out=None):
     """The elements of ``input`` where ``mask`` is True, as a 1-d tensor (both broadcast)."""
     _need_tensor(input, "masked_select", "input")
-    x, m = _broadcast_pair(input, _bool_mask(mask, "masked_select"))
+    x, m = _broadcast_pair(input, _bool_mask(mask, "masked_select"), "masked_select")
     return _getitem_copy(x, key=(m,))
 
 
@@ -652,7 +675,7 @@ def masked_scatter(input, mask, source):
     """A copy of ``input`` with the first elements of ``source``, in order, where ``mask`` is
     True."""
     _need_tensor(input, "masked_scatter", "input")
-    x, m = _broadcast_pair(input, _bool_mask(mask, "masked_scatter"))
+    x, m = _broadcast_pair(input, _bool_mask(mask, "masked_scatter"), "masked_scatter")
     v = _scatter_source("masked_scatter", x, int(m.sum()), source)
     return _index_put(x, v, key=(m,), accumulate=False)
 
@@ -665,16 +688,19 @@ def masked_scatter_(input, mask, source):
 
 
 # -- flat indices: take, take_along_dim, put ----------------------------------------------------
+def _flat(x):
+    """``x`` seen as at least 1-d (a 0-d tensor as its 1-element view)."""
+    return reshape(x, (1,)) if x._data.ndim == 0 else x
+
+
 def _flat_key(x, index, op):
-    """The key into ``x`` of flat (row-major) positions ``index``, range-checked."""
+    """The key into ``x`` (at least 1-d) of flat, row-major positions ``index``."""
     idx = _int_index(index, op)
     n = x._data.size
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                          f"elements.")
-    if x._data.ndim == 0:
-        return (x._device.xp.zeros(idx.shape, dtype=np.int64),) if n else (idx,)
     return x._device.xp.unravel_index(idx % max(n, 1), x._data.shape)
 
 
@@ -687,10 +713,8 @@ def take(input, index):
         tensor([1, 4])
     """
     _need_tensor(input, "take", "input")
-    key = _flat_key(input, index, "take")
-    if input._data.ndim == 0:
-        return _getitem_copy(reshape(input, (1,)), key=key)
-    return _getitem_copy(input, key=key)
+    x = _flat(input)
+    return _getitem_copy(x, key=_flat_key(x, index, "take"))
 
 
 def take_along_dim(input, indices, dim=None, *, out=None):
@@ -714,30 +738,33 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     return gather(x, d, k)
 
 
-def _put_args(op, input, index, source):
-    key = _flat_key(input, index, op)
+def _put_args(op, x, index, source):
+    key = _flat_key(x, index, op)
     _need_tensor(source, op, "source")
     if source._data.size != index._data.size:
         raise IndexError(f"{op}(): Expected source and index to have the same number of "
-                           f"elements, but got source.numel() = {source._data.size}, "
-                           f"index.numel() = {index._data.size}")
-    if source._data.dtype != input._data.dtype:
+                         f"elements, but got source.numel() = {source._data.size}, "
+                         f"index.numel() = {index._data.size}")
+    if source._data.dtype != x._data.dtype:
         raise RuntimeError(f"{op}(): self and source expected to have the same dtype, but got "
-                           f"self.dtype = {_type_name(input)} and source.dtype = "
+                           f"self.dtype = {_type_name(x)} and source.dtype = "
                            f"{_type_name(source)}")
     return key, reshape(source, index._data.shape)
 
 
 def put(input, index, source, accumulate=False):
     """A copy of ``input`` with ``source`` written at flat positions ``index``."""
-    key, v = _put_args("put", input, index, source)
-    return _index_put(input, v, key=key, accumulate=bool(accumulate))
+    x = _flat(input)
+    key, v = _put_args("put", x, index, source)
+    return _shaped(_index_put(x, v, key=key, accumulate=bool(accumulate)), input._data.shape)
 
 
 def put_(input, index, source, accumulate=False):
     """In-place :func:`put`."""
-    key, v = _put_args("put_", input, index, source)
-    return _put_inplace(input, key, v, bool(accumulate), "put_")
+    x = _flat(input)  # a 0-d input is written through its 1-element view
+    key, v = _put_args("put_", x, index, source)
+    _put_inplace(x, key, v, bool(accumulate), "put_")
+    return input
 
 
 # -- nonzero, bucketing, counting (not differentiable) -------------------------------------------

@@ -6,6 +6,9 @@ views), so gradients of any order come for free. Decompositions and solvers live
 in ``linalg_decomp.py`` and ``linalg_solve.py``, norms in ``linalg_norms.py``.
 """
 
+import functools
+from math import prod
+
 import numpy as np
 
 from ember._tensor import Tensor, _wrap
@@ -240,7 +243,51 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 @primitive("einsum")
 def _einsum(xp, *ops, eq):
+    if len(ops) == 2:
+        lhs, out = eq.split("->")
+        res = _pair_matmul(xp, *ops, *lhs.split(","), out)
+        if res is not None:
+            return res
     return xp.einsum(eq, *ops, optimize=len(ops) > 1)
+
+
+def _pair_matmul(xp, a, b, sa, sb, so):
+    """A two-operand einsum as one batched matmul (like PyTorch's bmm path): much faster
+    than ``xp.einsum``. None for repeated letters (diagonals), which ``xp.einsum`` handles."""
+    plan = _pair_plan(sa, sb, so)
+    if plan is None:
+        return None
+    alone_a, alone_b, perm_a, perm_b, groups, perm_out = plan
+    a_shape, b_shape = a.shape, b.shape
+    if alone_a:
+        a = a.sum(axis=alone_a)
+    if alone_b:
+        b = b.sum(axis=alone_b)
+    size = dict(zip(sa, a_shape)) | dict(zip(sb, b_shape))
+    batch, left, contr, right = ([size[c] for c in g] for g in groups)
+    A = a.transpose(perm_a).reshape(prod(batch), prod(left), prod(contr))
+    B = b.transpose(perm_b).reshape(prod(batch), prod(contr), prod(right))
+    return xp.matmul(A, B).reshape(batch + left + right).transpose(perm_out)
+
+
+@functools.lru_cache(maxsize=256)
+def _pair_plan(sa, sb, so):
+    """Axes to pre-sum, operand permutations, letter groups (batch, left, contracted,
+    right) and the output permutation of a two-operand einsum; None for diagonals."""
+    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb):
+        return None
+    alone_a = tuple(i for i, c in enumerate(sa) if c not in sb + so)
+    alone_b = tuple(i for i, c in enumerate(sb) if c not in sa + so)
+    sa = "".join(c for i, c in enumerate(sa) if i not in alone_a)
+    sb = "".join(c for i, c in enumerate(sb) if i not in alone_b)
+    batch = [c for c in so if c in sa and c in sb]
+    contr = [c for c in sa if c in sb and c not in so]
+    left = [c for c in sa if c not in sb]
+    right = [c for c in sb if c not in sa]
+    have = batch + left + right
+    return (alone_a, alone_b, [sa.index(c) for c in batch + left + contr],
+            [sb.index(c) for c in batch + contr + right], (batch, left, contr, right),
+            [have.index(c) for c in so])
 
 
 @_einsum.defvjp
@@ -297,9 +344,11 @@ def einsum(*args):
     """
     eq, ops = _einsum_args(args)
     for k, op in enumerate(ops):
-        _need_tensor(op, "einsum", f"operand {k}")
-    ins, out = _parse_einsum(eq.replace(" ", ""), ops)
-    ops = _broadcast_letters(ins, ops)
+        if not isinstance(op, Tensor):
+            _need_tensor(op, "einsum", f"operand {k}")
+    ins, out = _parse_einsum(eq.replace(" ", ""), tuple(op._data.ndim for op in ops))
+    targets = _letter_shapes(ins, tuple(op._data.shape for op in ops))
+    ops = [op if op._data.shape == t else expand(op, t) for op, t in zip(ops, targets)]
     if len(ops) > 1:
         ops = promote("einsum", *ops)
     return _einsum(*ops, eq=",".join(ins) + "->" + out)
@@ -328,15 +377,17 @@ def _sublist(s):
     return "".join("..." if v is Ellipsis else _LETTERS[v] for v in s)
 
 
-def _parse_einsum(eq, ops):
-    """Explicit subscripts (``...`` replaced by letters) for each operand and the output."""
+@functools.lru_cache(maxsize=256)
+def _parse_einsum(eq, ndims):
+    """Explicit subscripts (``...`` replaced by letters) for operands of ``ndims`` dims and
+    for the output."""
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
-    if len(terms) != len(ops):
-        many = "more" if len(ops) > len(terms) else "fewer"
+    if len(terms) != len(ndims):
+        many = "more" if len(ndims) > len(terms) else "fewer"
         raise ValueError(f"einsum(): {many} operands were provided than specified in the "
-                         f"equation '{eq}' ({len(ops)} operands, {len(terms)} subscripts)")
-    n_ell = [_ellipsis_dims(t, op, k) for k, (t, op) in enumerate(zip(terms, ops))]
+                         f"equation '{eq}' ({len(ndims)} operands, {len(terms)} subscripts)")
+    n_ell = [_ellipsis_dims(t, nd, k) for k, (t, nd) in enumerate(zip(terms, ndims))]
     used = set(eq)
     ell = "".join(c for c in _LETTERS if c not in used)[:max(n_ell, default=0)]
     ins = [t.replace("...", ell[len(ell) - n:]) for t, n in zip(terms, n_ell)]
@@ -350,7 +401,7 @@ def _parse_einsum(eq, ops):
     else:
         letters = lhs.replace("...", "").replace(",", "")
         out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    return ins, out
+    return tuple(ins), out
 
 
 def _check_term(t, what):
@@ -360,11 +411,10 @@ def _check_term(t, what):
                          f"'{t}': subscripts must be letters a-z, A-Z and at most one '...'")
 
 
-def _ellipsis_dims(t, op, k):
-    """How many dims of operand ``k`` its ``...`` covers (0 without one)."""
+def _ellipsis_dims(t, nd, k):
+    """How many of the ``nd`` dims of operand ``k`` its ``...`` covers (0 without one)."""
     _check_term(t, f"operand {k}")
     letters = len(t.replace("...", ""))
-    nd = op._data.ndim
     if "..." in t and letters <= nd:
         return nd - letters
     if "..." not in t and letters == nd:
@@ -374,18 +424,19 @@ def _ellipsis_dims(t, op, k):
                      f"{'' if '...' in t else ' and no ellipsis was given'}")
 
 
-def _broadcast_letters(ins, ops):
-    """Expand size-1 dims of a letter to its size in the other operands (or raise)."""
+@functools.lru_cache(maxsize=256)
+def _letter_shapes(ins, shapes):
+    """The operands' shapes with size-1 dims of a letter broadcast to its size in the other
+    operands (or PyTorch's error)."""
     sizes = {}
-    for k, (subs, op) in enumerate(zip(ins, ops)):
-        for c, n in zip(subs, op._data.shape):
+    for k, (subs, shape) in enumerate(zip(ins, shapes)):
+        for c, n in zip(subs, shape):
             seen = sizes.get(c, 1)
             if n != 1 and seen not in (1, n):
                 raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which "
                                    f"does not broadcast with previously seen size {seen}")
             sizes[c] = seen if n == 1 else n
-    return [op if op._data.shape == tuple(sizes[c] for c in subs) else
-            expand(op, tuple(sizes[c] for c in subs)) for subs, op in zip(ins, ops)]
+    return tuple(tuple(sizes[c] for c in subs) for subs in ins)
 
 
 # -- contractions built on einsum or views ---------------------------------------------------

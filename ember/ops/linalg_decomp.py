@@ -17,7 +17,7 @@ from ember.ops._linalg_util import (LinAlgError, check_matrix, check_square_floa
                                     is_zero, linalg_error, mH, tril, triu)
 from ember.ops._registry import primitive
 from ember.ops.linalg import matmul
-from ember.ops.linalg_solve import solve_triangular, _info
+from ember.ops.linalg_solve import _info, _per_matrix, solve_triangular
 from ember.ops.reduce import result_type
 from ember.ops.shape import cat
 from ember.ops.views import getitem, unsqueeze
@@ -107,21 +107,8 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     except LinAlgError:
         if check_errors:
             raise
-    flat = host(A._data).reshape((-1,) + A._data.shape[-2:])
-    Ls, infos = [], []
-    for a in flat:
-        k = 0
-        try:
-            Ls.append(np.linalg.cholesky(a))
-        except np.linalg.LinAlgError:
-            k = _not_pd_order(a)
-            Ls.append(np.full(a.shape, np.nan, dtype=a.dtype))
-        infos.append(k)
-    xp, dev = A._device.xp, A._device
-    L = np.stack(Ls).reshape(A._data.shape)
-    L = np.conj(np.swapaxes(L, -1, -2)) if upper else L
-    info = np.array(infos, dtype=np.int32).reshape(A._data.shape[:-2])
-    return _CholeskyEx(_wrap(xp.asarray(L), dev), _wrap(xp.asarray(info), dev))
+    L, info = _per_matrix(A, np.linalg.cholesky, _not_pd_order)
+    return _CholeskyEx(mH(L) if upper else L, info)
 
 
 def cholesky_solve(B, L, upper=False, *, out=None):

@@ -315,7 +315,7 @@ def det(A, *, out=None):
 
     Example:
         >>> ember.linalg.det(ember.tensor([[1.0, 2.0], [3.0, 4.0]]))
-        tensor(-2.0000)
+        tensor(-2.)
     """
     check_square_float(A, "linalg.det")
     return E._out(_det(A), out)

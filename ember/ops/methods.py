@@ -328,6 +328,17 @@ def setitem(self, key, value):
     index_put_(self, nkey, value)
 
 
+def _invert(self):
+    """``~x``: logical NOT for bool tensors, bitwise NOT for integers."""
+    kind = self._data.dtype.kind
+    if kind == "b":
+        return E.logical_not(self)
+    if kind not in "iu":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return E.bitwise_not(self)
+
+
 def _reflect(fn):
     def r(self, other):
         return fn(other, self)
@@ -354,8 +365,7 @@ def _attach():
     T.__neg__ = E.neg
     T.__pos__ = E.positive
     T.__abs__ = E.abs
-    T.__invert__ = lambda self: E.logical_not(self) if self._data.dtype == np.bool_ else \
-        E.bitwise_not(self)
+    T.__invert__ = _invert
     T.__getitem__ = V.getitem
     T.__setitem__ = setitem
     T.__iadd__ = _ufunc_inplace(E.add, np.add, "add_")

@@ -354,19 +354,19 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         >>> ember.tensor([1, 2]).repeat_interleave(ember.tensor([1, 3]))
         tensor([1, 2, 2, 2])
     """
-    if repeats is None:
-        counts = _repeat_counts(input, None, "repeat_interleave")
-        xp = input._device.xp
-        return _wrap(xp.repeat(xp.arange(counts.shape[0], dtype=np.int64), counts),
-                     input._device)
+    xp = input._device.xp
+    if repeats is None:  # the counts alone
+        if input._data.ndim != 1:
+            raise RuntimeError(f"repeat_interleave only accept 1D vector as repeat, got "
+                               f"{input._data.ndim}D")
+        counts = _repeat_counts(xp, input, None, "repeat_interleave")
+        return _wrap(_repeat_index(xp, counts), input._device)
     if dim is None:
         input, d = reshape(input, (-1,)), 0
     else:
         d = wrap_dim(dim, input._data.ndim, "repeat_interleave")
     n = input._data.shape[d] if input._data.ndim else 1
-    counts = _repeat_counts(repeats, n, "repeat_interleave")
-    xp = input._device.xp
-    idx = xp.repeat(xp.arange(n, dtype=np.int64), counts)
+    idx = _repeat_index(xp, _repeat_counts(xp, repeats, n, "repeat_interleave"))
     if output_size is not None and idx.shape[0] != output_size:
         raise RuntimeError(f"repeat_interleave: allocated size {output_size} does not match "
                            f"the required size {idx.shape[0]}")
@@ -374,19 +374,26 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     return index_select(input, d, _wrap(idx, input._device))
 
 
-def _repeat_counts(repeats, n, op):
+def _repeat_index(xp, counts):
+    """``[0] * counts[0] + [1] * counts[1] + ...`` as an int64 array."""
+    ends = xp.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    return xp.searchsorted(ends, xp.arange(total), side="right").astype(np.int64)
+
+
+def _repeat_counts(xp, repeats, n, op):
     """Per-element repeat counts as an int array of length ``n`` (any length if None)."""
     if isinstance(repeats, Tensor):
-        r = repeats._data
+        r = repeats._data.reshape(-1) if repeats._data.ndim == 0 else repeats._data
         if r.dtype.kind not in "iu":
             raise RuntimeError(f"{op}: repeats has to be Long or Int tensor, got "
                                f"{repeats.dtype.name}")
         if r.ndim > 1:
             raise RuntimeError(f"{op}: repeats must be 0-dim or 1-dim tensor")
-        if n is not None and (r.ndim == 0 or r.shape[0] == 1):
-            r = r.reshape(-1).repeat(n)
+        if n is not None and r.shape[0] == 1:
+            r = r.repeat(n)
     else:
-        r = np.full(n, int(repeats), dtype=np.int64)
+        r = xp.full(n, int(repeats), dtype=np.int64)
     if n is not None and r.shape[0] != n:
         raise RuntimeError(f"{op}: repeats must have the same size as input along dim, but got "
                            f"repeats.size(0) = {r.shape[0]} and input.size(0) = {n}")

@@ -86,10 +86,7 @@ def view(input, *shape):
         from ember.ops.elementwise import cast
         from ember import _dtype
         return cast(input, _dtype.to_dtype(shape[0]).np)  # view(dtype)
-    shape = _infer_shape(_shape_args(shape), input._data.size, "view")
-    if shape == input._data.shape:
-        return _view(input, shape=shape)
-    return _view(input, shape=shape)
+    return _view(input, shape=_infer_shape(_shape_args(shape), input._data.size, "view"))
 
 
 def reshape(input, *shape):
@@ -320,7 +317,7 @@ def _diagonal_scatter(xp, x, src, offset, dim1, dim2):
 def _(ctx, g):
     gx = gs = None
     if ctx._next[0] is not None:
-        gx = _diagonal_scatter(g, _zeros(ctx._metas[1][0], g), **ctx.params)
+        gx = _diagonal_scatter(g, 0, **ctx.params)  # the diagonal zeroed
     if ctx._next[1] is not None:
         gs = _diagonal(g, **ctx.params)
     return gx, gs
@@ -442,12 +439,13 @@ def _(ctx, g):
     xp = g._device.xp
     out_pos = _positions(xp, p["size"], p["stride"], p["storage_offset"])
     in_pos = _positions(xp, *p["src"])
-    n = int(max(out_pos.max(initial=0), in_pos.max(initial=0))) + 1
+    n = max(int(p.max()) if p.size else 0 for p in (out_pos, in_pos)) + 1
     buf = index_put_zeros(g, (n,), (out_pos,))
     gx = _getitem_copy(buf, key=(in_pos,))
     counts = xp.bincount(in_pos.reshape(-1), minlength=n)[in_pos]
-    return gx / _wrap(counts.astype(g._data.dtype), g._device) if counts.max(initial=1) > 1 \
-        else gx
+    if not counts.size or int(counts.max()) == 1:
+        return gx
+    return gx / _wrap(counts.astype(g._data.dtype), g._device)
 
 
 def _positions(xp, shape, strides, offset):
@@ -647,6 +645,16 @@ def split_key(key):
     return tuple(basic), tuple(adv)
 
 
+def expand_ellipsis(key, ndim):
+    """``key`` with its Ellipsis spelled out as full slices. NumPy counts an Ellipsis that
+    stands for no dims as breaking the run of adjacent array indices; PyTorch does not."""
+    if not any(k is Ellipsis for k in key):
+        return key
+    i = next(i for i, k in enumerate(key) if k is Ellipsis)
+    fill = ndim - sum(_consumed(k) for k in key)
+    return key[:i] + (slice(None),) * fill + key[i + 1:]
+
+
 def _consumed(k):
     """How many dims of the indexed tensor one key item uses up."""
     if k is None or k is Ellipsis:
@@ -700,9 +708,10 @@ def _getitem_view(xp, x, key):
 @primitive("index", save="none")
 def _getitem_copy(xp, x, key):
     try:
-        return x[key]
+        out = x[key]
     except IndexError as e:
         raise IndexError(f"index: {e}") from None
+    return out if isinstance(out, xp.ndarray) else xp.asarray(out)  # a NumPy scalar
 
 
 def _getitem_vjp(ctx, g):
@@ -740,6 +749,7 @@ def getitem(input, key):
     _check_bounds(input._data, key)
     if basic:
         return _getitem_view(input, key=key)
+    key = expand_ellipsis(key, input._data.ndim)
     split = split_key(key)
     if split is not None:
         input, key = _getitem_view(input, key=split[0]), split[1]

@@ -505,7 +505,7 @@ def _cast_state(param, value, key=None):
     """Deep-copy one parameter's saved state, moving tensors to ``param``'s device/dtype."""
     if isinstance(value, Tensor):
         out = value.detach()
-        if key != "step" and param.is_floating_point() and out.is_floating_point():
+        if key != "step" and param.is_floating_point():
             out = out.to(dtype=param.dtype)
         if key != "step":
             out = out.to(device=param.device)

@@ -140,7 +140,7 @@ def test_sdpa_dropout_scales_kept_weights():
     assert 0.45 < kept.mean() < 0.75
 
 
-# -- MultiheadAttention -----------------------------------------------------------------------------
+# -- MultiheadAttention ----------------------------------------------------------------------------
 MHA_CONFIGS = {
     "default": dict(),
     "no_bias": dict(bias=False),
@@ -295,7 +295,7 @@ def test_mha_training_dropout():
     assert not np.isclose(_np(wb).sum(-1), 1).all()
 
 
-# -- Transformer ------------------------------------------------------------------------------------
+# -- Transformer -----------------------------------------------------------------------------------
 LAYER_CONFIGS = {
     "post_ln_relu": dict(),
     "pre_ln_gelu": dict(norm_first=True, activation="gelu"),

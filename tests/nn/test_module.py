@@ -539,3 +539,20 @@ def test_module_deepcopy_and_pickle():
     m2 = pickle.loads(pickle.dumps(m))
     assert repr(m2) == repr(m) and isinstance(m2[0].weight, nn.Parameter)
     np.testing.assert_array_equal(_np(m2[0].weight), _np(m[0].weight))
+
+
+def test_batchnorm_loads_old_state_dict_without_batch_count():
+    bn = nn.BatchNorm1d(3)
+    sd = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    res = bn.load_state_dict(sd)
+    assert res.missing_keys == [] and bn.num_batches_tracked.item() == 0
+    assert bn.state_dict()._metadata[""]["version"] == 2 and nn.Module._version == 1
+
+
+def test_parameter_from_non_leaf_and_int():
+    x = ember.ones(2, requires_grad=True)
+    p = nn.Parameter(x * 2)
+    assert p.is_leaf and p.requires_grad and p.grad_fn is None
+    with pytest.raises(RuntimeError, match="floating point"):
+        nn.Parameter(ember.tensor([1, 2]))
+    assert not nn.Parameter(ember.tensor([1, 2]), requires_grad=False).requires_grad

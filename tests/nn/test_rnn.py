@@ -264,6 +264,7 @@ def _same_error(fe, ft):
     lambda m: m.nn.RNN(3, 4, num_layers=0),
     lambda m: m.nn.RNN(3, 4, nonlinearity="sigmoid"),
     lambda m: m.nn.GRU(3, 4, proj_size=2),
+    lambda m: m.nn.LSTM(3, 4)(m.randn(2, 1, 3, dtype=m.float64)),
 ])
 def test_errors_match_torch(case):
     _same_error(lambda: case(ember), lambda: case(torch))

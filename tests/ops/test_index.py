@@ -171,4 +171,18 @@ def _mask_setitem(m, x, v, k):
 ROWS.append(OpInfo("setitem_mask", _mask_setitem, [[S, (6,), MASK], [S, (), MASK]],
                    lambda x, v, k: np_index_put(x, (k,), v)))
 
+def _sq(out):
+    return tuple(_sq(o) for o in out) if isinstance(out, (tuple, list)) else out * out
+
+
+def squared(row):
+    """``row``'s op followed by ``x * x``: a linear op has no second derivative, so this is
+    what runs the gradient rule's own gradient (double backprop) through the check."""
+    return OpInfo(row.name + "_sq", lambda m, *a: _sq(row.fn(m, *a)), row.samples[:1],
+                  None if row.ref is None else lambda *a: _sq(row.ref(*a)), torch=row.torch,
+                  dtypes=("float64",))
+
+
+ROWS += [squared(r) for r in ROWS if r.grad and r.gradgrad]
+
 test_forward, test_grad, test_gradgrad, test_vs_torch = op_tests(ROWS)

@@ -2,7 +2,9 @@
 broadcasting, grids) and the non-differentiable bucketing/counting ops."""
 
 import numpy as np
+import pytest
 
+import ember
 from tests.harness import OpInfo, op_tests
 
 S = (3, 4)
@@ -160,4 +162,90 @@ ROWS = [
            lambda x: np.stack(np.triu_indices(4, -1, 3)), grad=False),
 ]
 
+def _sq(out):
+    return tuple(_sq(o) for o in out) if isinstance(out, (tuple, list)) else out * out
+
+
+def squared(row):
+    """``row``'s op followed by ``x * x``: a linear op has no second derivative, so this is
+    what runs the gradient rule's own gradient (double backprop) through the check."""
+    return OpInfo(row.name + "_sq", lambda m, *a: _sq(row.fn(m, *a)), row.samples[:1],
+                  None if row.ref is None else lambda *a: _sq(row.ref(*a)), torch=row.torch,
+                  dtypes=("float64",))
+
+
+ROWS += [squared(r) for r in ROWS if r.grad and r.gradgrad]
+
 test_forward, test_grad, test_gradgrad, test_vs_torch = op_tests(ROWS)
+
+
+# -- errors and edges, against PyTorch --------------------------------------------------------
+ERRORS = {
+    "flip_duplicate_dims": lambda m: m.zeros(2, 3).flip((0, -2)),
+    "flip_dim_range": lambda m: m.zeros(2, 3).flip(2),
+    "fliplr_1d": lambda m: m.zeros(3).fliplr(),
+    "flipud_0d": lambda m: m.tensor(1.0).flipud(),
+    "roll_misaligned": lambda m: m.zeros(2, 3).roll((1, 2), 0),
+    "roll_flat_two_shifts": lambda m: m.zeros(2, 3).roll((1, 2)),
+    "rot90_one_dim": lambda m: m.zeros(2, 3).rot90(1, (0,)),
+    "rot90_same_dims": lambda m: m.zeros(2, 3).rot90(1, (1, 1)),
+    "rot90_1d": lambda m: m.zeros(3).rot90(),
+    "repeat_too_few": lambda m: m.zeros(2, 3).repeat(2),
+    "repeat_negative": lambda m: m.zeros(3).repeat(-1),
+    "repeat_interleave_size": lambda m: m.zeros(3).repeat_interleave(m.tensor([1, 2])),
+    "repeat_interleave_negative": lambda m: m.zeros(2).repeat_interleave(m.tensor([1, -1])),
+    "tril_1d": lambda m: m.zeros(3).tril(),
+    "triu_0d": lambda m: m.tensor(1.0).triu(),
+    "diag_3d": lambda m: m.zeros(2, 2, 2).diag(),
+    "diagonal_same_dims": lambda m: m.zeros(2, 2).diagonal(0, 1, -1),
+    "diagonal_dim_range": lambda m: m.zeros(2, 2).diagonal(0, 0, 2),
+    "diagonal_scatter_shape": lambda m: m.diagonal_scatter(m.zeros(3, 3), m.ones(2)),
+    "diag_embed_same_dims": lambda m: m.diag_embed(m.zeros(2), 0, 0, 0),
+    "trace_1d": lambda m: m.zeros(3).trace(),
+    "unfold_too_big": lambda m: m.zeros(3).unfold(0, 4, 1),
+    "unfold_step": lambda m: m.zeros(3).unfold(0, 2, 0),
+    "as_strided_out_of_storage": lambda m: m.zeros(4).as_strided((3,), (2,)),
+    "as_strided_lengths": lambda m: m.zeros(4).as_strided((2,), (1, 1)),
+    "mT_1d": lambda m: m.zeros(3).mT,
+    "broadcast_shapes": lambda m: m.broadcast_shapes((2,), (3,)),
+    "broadcast_tensors": lambda m: m.broadcast_tensors(m.zeros(2), m.zeros(3)),
+    "meshgrid_2d": lambda m: m.meshgrid(m.zeros(2, 2), indexing="ij"),
+    "meshgrid_dtypes": lambda m: m.meshgrid(m.zeros(2), m.zeros(2, dtype=m.int64), indexing="ij"),
+    "meshgrid_indexing": lambda m: m.meshgrid(m.zeros(2), indexing="yx"),
+    "view_bad_size": lambda m: m.zeros(2, 3).view(4, -1),
+    "unflatten_bad_sizes": lambda m: m.zeros(2, 6).unflatten(1, (4, 2)),
+    "cat_ndim": lambda m: m.cat([m.zeros(2, 3), m.zeros(3)]),
+    "stack_shapes": lambda m: m.stack([m.zeros(2), m.zeros(3)]),
+    "split_sizes": lambda m: m.zeros(4).split([1, 2]),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ERRORS)
+def test_errors_like_torch(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(Exception) as te:
+        ERRORS[name](torch)
+    with pytest.raises(type(te.value)):
+        ERRORS[name](ember)
+
+
+@pytest.mark.torch
+def test_shapes_and_grids_like_torch():
+    torch = pytest.importorskip("torch")
+    for m in (ember, torch):
+        assert tuple(m.broadcast_shapes((2, 1), 3, ())) == (2, 3)
+        assert tuple(m.broadcast_shapes()) == ()
+    e = ember.meshgrid(ember.tensor([1, 2]), ember.tensor(3), indexing="xy")
+    t = torch.meshgrid(torch.tensor([1, 2]), torch.tensor(3), indexing="xy")
+    assert [tuple(a.shape) for a in e] == [tuple(b.shape) for b in t]
+    with pytest.warns(UserWarning, match="indexing"):
+        ember.meshgrid(ember.zeros(2), ember.zeros(3))
+    for m in (ember, torch):
+        x = m.zeros(3, 4)
+        assert m.atleast_1d(x) is x and m.atleast_2d(x) is x
+        assert [tuple(t.shape) for t in m.atleast_3d([m.zeros(2), m.tensor(1.0)])] == [
+            (1, 2, 1), (1, 1, 1)]
+        assert x.repeat(1, 1).data_ptr() != x.data_ptr()
+    h = ember.histc(ember.tensor([1.0, 1.0, 1.0]), bins=4)
+    assert h.tolist() == torch.histc(torch.tensor([1.0, 1.0, 1.0]), bins=4).tolist()

@@ -507,3 +507,24 @@ def test_training_an_mlp_matches_torch(name, kw):
         losses[m.__name__] = out
     np.testing.assert_allclose(losses["ember"], losses["torch"], rtol=1e-10)
     assert losses["ember"][-1] < losses["ember"][0]
+
+
+def test_global_hooks_and_closure_replacement():
+    from ember.optim.optimizer import register_optimizer_step_pre_hook
+    w = ember.tensor([2.0], requires_grad=True)
+    opt = ember.optim.SGD([w], lr=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+    seen = []
+    handle = register_optimizer_step_pre_hook(lambda o, a, k: seen.append(o) or ((closure,), {}))
+    try:
+        loss = opt.step()                   # the hook supplies the closure
+    finally:
+        handle.remove()
+    assert seen == [opt] and float(loss) == 4.0 and w.tolist() == [0.0]
+    opt.step(closure)
+    assert seen == [opt]

@@ -1,18 +1,16 @@
 """Private primitives shared by the loss, recurrent and attention code.
 
-These are small array-level building blocks that the public op families do not (yet)
-offer in the form these layers need: gathering one entry per row along a class dim and
-its adjoint (scattering it back), a numerically stable log-sum-exp and log-sigmoid, and
-stacking many same-shaped tensors in one node. Each has its gradient rule right below
-it, written in ember ops so gradients of gradients work.
+These are small building blocks that the public op families do not offer in the form
+these layers need: gathering one entry per row along a class dim and its adjoint
+(scattering it back), a log-sum-exp on arrays, a stable log-sigmoid, and stacking many
+tensors (or splitting rows) in one graph node. Each primitive has its gradient rule right
+below it, written in ember ops so gradients of gradients work.
 """
 
-import numpy as np
-
-from ember._tensor import Tensor, _wrap
+from ember._tensor import _wrap
 from ember.autograd.grad_mode import STATE
 from ember.ops._registry import primitive
-from ember.ops.elementwise import exp, sigmoid
+from ember.ops.elementwise import sigmoid
 from ember.ops.views import _getitem_view
 
 __all__ = []
@@ -28,7 +26,7 @@ def const(arr, like):
     return _wrap(arr, like._device)
 
 
-# -- pick / place: one entry per row along a dim, and its adjoint ------------------------------
+# -- pick / place: one entry per row along a dim, and its adjoint ----------------------------------
 def _put_along(xp, z, idx, vals, dim):
     if hasattr(xp, "put_along_axis"):
         xp.put_along_axis(z, idx, vals, axis=dim)
@@ -74,33 +72,14 @@ def place(g, index, dim, shape):
     return _place(g, index, dim=dim, shape=tuple(shape))
 
 
-# -- log-sum-exp and log-sigmoid -----------------------------------------------------------------
+# -- log-sum-exp (arrays) and log-sigmoid ----------------------------------------------------------
 def lse_array(xp, x, dim):
     """``log(sum(exp(x), dim, keepdims=True))`` on arrays, safe for +-inf rows."""
     m = xp.max(x, axis=dim, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
-    s = xp.sum(xp.exp(x - m), axis=dim, keepdims=True)
+    e = x - m
+    s = xp.sum(xp.exp(e, out=e), axis=dim, keepdims=True)
     return (xp.log(s) + m).astype(x.dtype, copy=False)
-
-
-@primitive("seq_logsumexp", save_output=True)
-def _lse(xp, x, dim):
-    return lse_array(xp, x, dim)
-
-
-@_lse.defvjp
-def _(ctx, g):
-    return g * exp(ctx.inputs[0] - ctx.out)
-
-
-def logsumexp(x, dim):
-    """``log(sum(exp(x)))`` over ``dim`` with the dim kept (size 1)."""
-    return _lse(x, dim=dim)
-
-
-def log_softmax(x, dim):
-    """``x - logsumexp(x, dim)``: log-probabilities along ``dim``."""
-    return x - _lse(x, dim=dim)
 
 
 @primitive("seq_log_sigmoid")
@@ -119,7 +98,7 @@ def log_sigmoid(x):
     return _log_sigmoid(x)
 
 
-# -- stack along dim 0 in one node -------------------------------------------------------------
+# -- stack along dim 0 in one node -----------------------------------------------------------------
 @primitive("seq_stack", save="none")
 def _stack0(xp, *xs):
     return xp.stack(xs, 0)
@@ -136,16 +115,7 @@ def stack0(tensors):
     return _stack0(*tensors)
 
 
-def is_tensor(x):
-    return isinstance(x, Tensor)
-
-
-def np_of(x):
-    """The array of a tensor, or ``np.asarray`` of anything else."""
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
-# -- split rows into many outputs in one node ----------------------------------------------------
+# -- split rows into many outputs in one node ------------------------------------------------------
 def _split_fwd(xp, x, sizes):
     out, start = [], 0
     for s in sizes:

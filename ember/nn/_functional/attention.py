@@ -47,6 +47,25 @@ def _cname(t):
         t.dtype.name, t.dtype.name)
 
 
+def _mask_terms(mask, query):
+    """The additive mask for the scores, and a 0/1 factor for rows with no key (or None).
+
+    A query row whose keys are all masked would give softmax(-inf, ..., -inf) = NaN; such
+    rows attend to every key instead and are zeroed afterwards, as PyTorch's kernel does.
+    """
+    _check_mask_dtype(mask, query)
+    xp, dt = query._device.xp, query._data.dtype
+    is_bool = mask._data.dtype == np.bool_
+    allowed = mask._data if is_bool else mask._data != -np.inf
+    dead = ~allowed.any(-1, keepdims=True)
+    if not bool(dead.any()):
+        return (const(_float_mask(allowed, dt, xp), query) if is_bool else mask), None
+    keep = const((~dead).astype(dt), query)
+    if is_bool:
+        return const(_float_mask(allowed | dead, dt, xp), query), keep
+    return where(const(dead, query), 0.0, mask), keep
+
+
 def _repeat_heads(x, n):
     """Repeat each head ``n`` times along dim -3 (``repeat_interleave``)."""
     shp = tuple(x.shape)
@@ -93,23 +112,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hk)
     scale = 1.0 / math.sqrt(E) if scale is None else scale
     scores = (query * scale) @ transpose(key, -2, -1)
-    xp = query._device.xp
     keep_rows = None
     if is_causal:
+        xp = query._device.xp
         attn_mask = const(xp.tril(xp.ones((L, S), dtype=bool)), query)
     if attn_mask is not None:
-        _check_mask_dtype(attn_mask, query)
-        dt = scores._data.dtype
-        is_bool = attn_mask._data.dtype == np.bool_
-        allowed = attn_mask._data if is_bool else attn_mask._data != -np.inf
-        dead = ~allowed.any(-1, keepdims=True)
-        has_dead = bool(dead.any())
-        if is_bool:  # rows with no key attend to all keys, then are zeroed (no NaN)
-            add = const(_float_mask(allowed | dead if has_dead else allowed, dt, xp), query)
-        else:
-            add = where(const(dead, query), 0.0, attn_mask) if has_dead else attn_mask
-        if has_dead:
-            keep_rows = const((~dead).astype(dt), query)
+        add, keep_rows = _mask_terms(attn_mask, query)
         scores = scores + add
     attn = softmax(scores, -1)
     if keep_rows is not None:
@@ -176,7 +184,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     Masks follow :class:`~ember.nn.MultiheadAttention`: in a boolean ``attn_mask`` or
     ``key_padding_mask``, True means *not allowed*. Returns ``(output, weights)``;
     weights are (N, L, S) averaged over heads, (N, H, L, S) without averaging, or None
-    when ``need_weights`` is False.
+    when ``need_weights`` is False (then the fused scaled-dot-product path runs).
     """
     batched = query.dim() == 3
     if not batched:
@@ -184,87 +192,110 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if key_padding_mask is not None:
             key_padding_mask = unsqueeze(key_padding_mask, 0)
     tgt_len, bsz, embed_dim = query.shape
-    src_len = key.shape[0]
+    _check_shapes(query, key, value, embed_dim_to_check, num_heads)
+    attn_mask, key_padding_mask, is_causal = _mha_masks(query, attn_mask, key_padding_mask,
+                                                        need_weights, is_causal)
+    q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias,
+                             use_separate_proj_weight, (q_proj_weight, k_proj_weight,
+                                                        v_proj_weight))
+    if attn_mask is not None:
+        attn_mask = _attn_mask_3d(attn_mask, bsz * num_heads, tgt_len, key.shape[0])
+    if bias_k is not None and bias_v is not None:
+        k = cat([k, bias_k.expand(1, bsz, embed_dim)], 0)
+        v = cat([v, bias_v.expand(1, bsz, embed_dim)], 0)
+        attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
+    q, k, v = (_heads(t, bsz * num_heads) for t in (q, k, v))
+    k = k if static_k is None else static_k
+    v = v if static_v is None else static_v
+    if add_zero_attn:
+        k = cat([k, zeros((k.shape[0], 1, k.shape[2]), dtype=k.dtype, device=k.device)], 1)
+        v = cat([v, zeros((v.shape[0], 1, v.shape[2]), dtype=v.dtype, device=v.device)], 1)
+        attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
+    if key_padding_mask is not None:
+        attn_mask = _merge_padding(attn_mask, key_padding_mask, bsz, num_heads, k.shape[1])
+    dropout_p = dropout_p if training else 0.0
+    if need_weights:
+        out, weights = _attend_with_weights(q, k, v, attn_mask, dropout_p, bsz, num_heads)
+        if average_attn_weights:
+            weights = weights.mean(1)
+    else:
+        out = _attend_fused(q, k, v, attn_mask, dropout_p, is_causal, bsz, num_heads)
+        weights = None
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    if not batched:
+        out = squeeze(out, 1)
+        weights = squeeze(weights, 0) if weights is not None else None
+    return out, weights
+
+
+def _check_shapes(query, key, value, embed_dim_to_check, num_heads):
+    embed_dim = query.shape[-1]
     if embed_dim != embed_dim_to_check:
         raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
                              f"got {embed_dim}")
-    head_dim = embed_dim // num_heads
-    if head_dim * num_heads != embed_dim:
+    if embed_dim % num_heads:
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     if tuple(key.shape[:2]) != tuple(value.shape[:2]):
         raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not "
                              f"match value's {tuple(value.shape[:2])}")
+
+
+def _mha_masks(query, attn_mask, key_padding_mask, need_weights, is_causal):
+    """Float masks (True -> -inf) and whether the causal kernel may replace ``attn_mask``."""
     if (key_padding_mask is not None and attn_mask is not None
             and (key_padding_mask._data.dtype == np.bool_) != (attn_mask._data.dtype == np.bool_)):
         warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use "
-                      "same type for both instead.", stacklevel=3)
+                      "same type for both instead.", stacklevel=4)
     key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", query)
     if is_causal and attn_mask is None:
         raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
                            "Transformer module method `generate_square_subsequent_mask` to "
                            "create this mask.")
     if is_causal and key_padding_mask is None and not need_weights:
-        attn_mask = None  # the scaled-dot-product kernel applies the causal mask itself
-    else:
-        attn_mask = _canonical_mask(attn_mask, "attn_mask", query)
-        is_causal = False if key_padding_mask is not None else is_causal
-    # the unbatched attn_mask and key_padding_mask were only checked in shape by PyTorch
-    q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias,
-                             use_separate_proj_weight, (q_proj_weight, k_proj_weight,
-                                                        v_proj_weight))
+        return None, None, True  # the scaled-dot-product path applies the causal mask itself
+    attn_mask = _canonical_mask(attn_mask, "attn_mask", query)
+    return attn_mask, key_padding_mask, is_causal and key_padding_mask is None
+
+
+def _heads(x, n_bh):
+    """(S, N, E) -> (N * H, S, E / H)."""
+    return transpose(reshape(x, (x.shape[0], n_bh, x.shape[2] * x.shape[1] // n_bh)), 0, 1)
+
+
+def _merge_padding(attn_mask, key_padding_mask, bsz, num_heads, src_len):
+    if tuple(key_padding_mask.shape) != (bsz, src_len):
+        raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
+                             f"{tuple(key_padding_mask.shape)}")
+    kpm = reshape(key_padding_mask.reshape(bsz, 1, 1, src_len).expand(
+        bsz, num_heads, 1, src_len), (bsz * num_heads, 1, src_len))
+    return kpm if attn_mask is None else attn_mask + kpm
+
+
+def _attend_with_weights(q, k, v, attn_mask, dropout_p, bsz, num_heads):
+    """Explicit softmax (the weights are returned): out (L * N, E), weights (N, H, L, S)."""
+    n_bh, tgt_len, head_dim = q.shape
+    scores = (q * (1.0 / math.sqrt(head_dim))) @ transpose(k, -2, -1)
     if attn_mask is not None:
-        attn_mask = _attn_mask_3d(attn_mask, bsz * num_heads, tgt_len, src_len)
-    if bias_k is not None and bias_v is not None:
-        k = cat([k, bias_k.expand(1, bsz, embed_dim)], 0)
-        v = cat([v, bias_v.expand(1, bsz, embed_dim)], 0)
-        attn_mask = _pad_last(attn_mask)
-        key_padding_mask = _pad_last(key_padding_mask)
-    q = transpose(reshape(q, (tgt_len, bsz * num_heads, head_dim)), 0, 1)
-    k = transpose(reshape(k, (k.shape[0], bsz * num_heads, head_dim)), 0, 1) \
-        if static_k is None else static_k
-    v = transpose(reshape(v, (v.shape[0], bsz * num_heads, head_dim)), 0, 1) \
-        if static_v is None else static_v
-    if add_zero_attn:
-        k = cat([k, zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)], 1)
-        v = cat([v, zeros((bsz * num_heads, 1, head_dim), dtype=v.dtype, device=v.device)], 1)
-        attn_mask = _pad_last(attn_mask)
-        key_padding_mask = _pad_last(key_padding_mask)
+        scores = scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    out = reshape(transpose(weights @ v, 0, 1), (tgt_len * bsz, head_dim * num_heads))
+    return out, weights.reshape(bsz, num_heads, tgt_len, k.shape[1])
+
+
+def _attend_fused(q, k, v, attn_mask, dropout_p, is_causal, bsz, num_heads):
+    """Through :func:`scaled_dot_product_attention`: out (L * N, E)."""
+    n_bh, tgt_len, head_dim = q.shape
     src_len = k.shape[1]
-    if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (bsz, src_len):
-            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
-                                 f"{tuple(key_padding_mask.shape)}")
-        kpm = reshape(key_padding_mask.reshape(bsz, 1, 1, src_len).expand(
-            bsz, num_heads, 1, src_len), (bsz * num_heads, 1, src_len))
-        attn_mask = kpm if attn_mask is None else attn_mask + kpm
-    if not training:
-        dropout_p = 0.0
-    if need_weights:
-        scores = (q * (1.0 / math.sqrt(head_dim))) @ transpose(k, -2, -1)
-        if attn_mask is not None:
-            scores = scores + attn_mask
-        weights = softmax(scores, -1)
-        if dropout_p > 0.0:
-            weights = dropout(weights, dropout_p)
-        out = weights @ v
-        out = reshape(transpose(out, 0, 1), (tgt_len * bsz, embed_dim))
-        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
-        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
-        if average_attn_weights:
-            weights = weights.mean(1)
-        if not batched:
-            out, weights = squeeze(out, 1), squeeze(weights, 0)
-        return out, weights
-    if attn_mask is not None:
-        attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len) if attn_mask.shape[0] != 1 \
-            or bsz * num_heads == 1 else unsqueeze(attn_mask, 0)
+    if attn_mask is not None:  # (1, L, S) broadcasts over batch and heads
+        attn_mask = unsqueeze(attn_mask, 0) if attn_mask.shape[0] == 1 else \
+            attn_mask.reshape(bsz, num_heads, -1, src_len)
     q = q.reshape(bsz, num_heads, tgt_len, head_dim)
     k = k.reshape(bsz, num_heads, src_len, head_dim)
     v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
-    out = reshape(out.permute(2, 0, 1, 3), (bsz * tgt_len, embed_dim))
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
-    return (out if batched else squeeze(out, 1)), None
+    return reshape(out.permute(2, 0, 1, 3), (bsz * tgt_len, head_dim * num_heads))
 
 
 def _attn_mask_3d(mask, n_bh, tgt_len, src_len):

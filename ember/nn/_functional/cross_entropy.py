@@ -10,8 +10,8 @@ from ember.ops._registry import primitive
 from ember.ops.elementwise import exp, clamp_min
 from ember.ops.reduce import sum as _sum
 from ember.ops.views import unsqueeze, squeeze, reshape
-from ember.nn._functional._seq_ops import (recording, const, pick, place, lse_array,
-                                           log_softmax as _log_softmax, _put_along)
+from ember.nn._functional._seq_ops import recording, const, pick, place, lse_array, _put_along
+from ember.nn._functional.activation import log_softmax
 from ember.nn._functional._loss_util import (_reduction, _reduce, _weighted_mean, _need_tensor,
                                              _float, _like, _dtype_name, _batched)
 
@@ -27,7 +27,7 @@ def _class_targets(input, target, weight, ignore_index):
     entries 0, and ``keep`` is 1 where the target is not ignored (both in ``input``'s
     dtype).
     """
-    if target._data.dtype.kind not in "iub" or target._data.dtype == np.bool_:
+    if target._data.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{_dtype_name(target)}")
     n, c = input.shape[0], input.shape[1]
@@ -85,7 +85,8 @@ def _(ctx, grads):
     lse = ctx.out[1]
     if not recording():  # first-order backward: three passes over the logits, in place
         xp = x._device.xp
-        p = xp.exp(x._data - lse._data[:, None])
+        p = x._data - lse._data[:, None]
+        xp.exp(p, out=p)
         p *= (g._data * s._data + glse._data)[:, None]
         idx = index._data[:, None]
         picked = xp.take_along_axis(p, idx, axis=1) - (g._data * a._data)[:, None]
@@ -134,7 +135,7 @@ def _ce_probs(x, target, weight, reduction, ls):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
     q = target * (1.0 - ls) + ls / c if ls else target
-    terms = _log_softmax(x, 1) * q
+    terms = log_softmax(x, 1) * q
     if weight is not None:
         terms = terms * reshape(_like(weight, x), (c,) + (1,) * (x.ndim - 2))
     loss = -_sum(terms, 1)

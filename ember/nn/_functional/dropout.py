@@ -6,6 +6,7 @@ the output is one ``mul`` by the scaled mask, so the gradient is ``grad * mask``
 
 import warnings
 
+from ember._tensor import _wrap
 from ember.autograd.grad_mode import no_grad
 from ember.ops._util import commit_inplace
 from ember.ops.random import rand
@@ -22,11 +23,11 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(x, p, shape):
-    """A float mask of ``shape`` (broadcastable to ``x``): 1 with probability ``1 - p``."""
-    with no_grad():
-        u = rand(shape, dtype=x.dtype, device=x.device)
-        return (u >= p).to(x.dtype) if p > 0 else u * 0 + 1
+def _keep_mask(x, p, shape, scale=1.0):
+    """``scale`` where an element is kept (probability ``1 - p``), else 0; a tensor of
+    ``shape`` (broadcastable to ``x``) that needs no gradient."""
+    u = rand(shape, dtype=x.dtype, device=x.device)._data
+    return _wrap((u >= p).astype(u.dtype) * u.dtype.type(scale), x.device)
 
 
 def _apply(x, fn, inplace, name):
@@ -39,9 +40,7 @@ def _dropout(x, p, training, inplace, shape, name):
     _check_p(p)
     if not training or p == 0:
         return x
-    with no_grad():
-        scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-        mask = _keep_mask(x, p, shape) * scale
+    mask = _keep_mask(x, p, shape, 0.0 if p == 1 else 1.0 / (1.0 - p))
     return _apply(x, lambda t: t * mask, inplace, name)
 
 

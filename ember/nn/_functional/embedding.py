@@ -18,12 +18,31 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 
 
 def _scatter_rows(xp, z, idx, rows):
-    if xp is np:
-        np.add.at(z, idx, rows)
-    else:
+    """``z[idx[i]] += rows[i]`` with repeated indices accumulating."""
+    if xp is not np:
         import cupyx
         cupyx.scatter_add(z, idx, rows)
+        return z
+    if idx.size == 0:
+        return z
+    sparse = _scipy_sparse()
+    if sparse is not None and rows.dtype in (np.float32, np.float64):
+        # a (V, N) 0/1 matrix times the rows: 10x faster than np.add.at on CPU
+        n = idx.size
+        sel = sparse.csr_matrix((np.ones(n, rows.dtype), (idx, np.arange(n))),
+                                shape=(z.shape[0], n))
+        z += sel @ rows
+        return z
+    np.add.at(z, idx, rows)
     return z
+
+
+def _scipy_sparse():
+    try:
+        import scipy.sparse
+        return scipy.sparse
+    except ImportError:
+        return None
 
 
 @primitive("embedding", save=(1,))
@@ -218,15 +237,17 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         flat.numpy(force=True) != pad
     if mode == "max":
         return _bag_max(rows, bag_of, valid, b)
-    coef = np.zeros((b, len(bag_of)), dtype=np.float64)
-    coef[bag_of[valid], np.nonzero(valid)[0]] = 1.0
+    counts = np.bincount(bag_of[valid], minlength=b)
+    coef = valid.astype(np.float64)
     if mode == "mean":
-        counts = coef.sum(axis=1, keepdims=True)
-        coef = coef / np.maximum(counts, 1)
-    s = _const(coef, weight)
+        coef /= np.maximum(counts, 1)[bag_of]
+    rows = rows * _const(coef[:, None], weight)
     if per_sample_weights is not None:
-        s = s * reshape(per_sample_weights, (1, -1))
-    return s @ rows
+        rows = rows * reshape(per_sample_weights, (-1, 1))
+    # the sum of each bag is a scatter-add of its rows (the adjoint of a lookup)
+    bags = _wrap(weight.device.xp.asarray(bag_of.astype(np.int64)), weight.device)
+    return _embedding_backward(rows, bags, num_weights=b, padding_idx=None,
+                               scale_grad_by_freq=False)
 
 
 def _const(arr, like):
@@ -239,17 +260,15 @@ def _bag_max(rows, bag_of, valid, b):
     from ember.ops.shape import cat
     from ember.ops.elementwise import where
     from ember.ops.reduce import amax
-    counts = np.bincount(bag_of[valid], minlength=b)
+    keep = np.nonzero(valid)[0]
+    bags = bag_of[keep]
+    counts = np.bincount(bags, minlength=b)
     width = max(int(counts.max()) if b else 0, 1)
-    filler = rows.shape[0]  # index of the -inf row appended below
-    gather = np.full((b, width), filler, dtype=np.int64)
-    pos = np.zeros(b, dtype=np.int64)
-    for i in np.nonzero(valid)[0]:
-        k = bag_of[i]
-        gather[k, pos[k]] = i
-        pos[k] += 1
+    gather = np.full((b, width), rows.shape[0], dtype=np.int64)  # the -inf row by default
+    starts = np.cumsum(counts) - counts
+    gather[bags, np.arange(len(keep)) - starts[bags]] = keep
     neg = _const(np.full((1, rows.shape[1]), -np.inf), rows)
-    padded = cat([rows, neg], 0)[_const(gather, rows).long()]
+    padded = cat([rows, neg], 0)[_wrap(rows.device.xp.asarray(gather), rows.device)]
     out = amax(padded, 1)
     empty = _const((counts == 0)[:, None].astype(np.float64), rows) > 0
     return where(empty, _const(np.zeros((b, rows.shape[1])), rows), out)

@@ -1,42 +1,59 @@
 """``linear`` and ``bilinear``.
 
-``linear`` is its own primitive, ``x @ w.T`` computed as one 2-D GEMM over the flattened
-batch dims; its gradient rule gives the weight gradient as one GEMM too (``g.T @ x`` over
-the flattened batch) instead of a batched product summed afterwards. The bias is one
-``add``: ``F.linear`` costs two primitives.
+``linear`` is one primitive, ``x @ w.T + b``: the product is one 2-D GEMM over the
+flattened batch dims, the bias is added in place into the fresh result. Its gradient
+rule gives the weight gradient as one GEMM too (``g.T @ x`` over the flattened batch)
+instead of a batched product summed afterwards, and the bias gradient as one sum.
 """
 
 from ember._tensor import Tensor
 from ember import _dtype
 from ember.ops._registry import primitive
-from ember.ops.elementwise import _add
+from ember.ops.reduce import sum as _sum
 from ember.ops.views import reshape, transpose
 
 __all__ = ["linear", "bilinear"]
 
 
 @primitive("linear")
-def _linear(xp, x, w):
-    lead = x.shape[:-1]
-    x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-    out = xp.matmul(x2, w.T)
-    return out.reshape(lead + (w.shape[0],)) if x.ndim != 2 else out
+def _linear(xp, x, w, b):
+    if x.ndim == 2:
+        out = xp.matmul(x, w.T)
+    else:
+        out = xp.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+    if b is not None:
+        out += b
+    return out
 
 
 @_linear.defvjp
 def _(ctx, g):
-    x, w = ctx.inputs
-    gx = gw = None
-    if ctx._next[0] is not None:
-        gx = _linear(g, transpose(w, 0, 1))  # g @ w
-    if ctx._next[1] is not None:
+    x, w, b = ctx.inputs
+    need_x, need_w, need_b = (e is not None for e in ctx._next)
+    gx = _linear(g, transpose(w, 0, 1), None) if need_x else None  # g @ w
+    gw = gb = None
+    if need_w or need_b:
         g2 = reshape(g, (-1, g.shape[-1]))
-        x2 = reshape(x, (-1, x.shape[-1]))
-        gw = _linear(transpose(g2, 0, 1), transpose(x2, 0, 1))  # g2.T @ x2
-    return gx, gw
+        if need_w:
+            x2 = reshape(x, (-1, x.shape[-1]))
+            gw = _linear(transpose(g2, 0, 1), transpose(x2, 0, 1), None)  # g2.T @ x2
+        if need_b:
+            gb = _sum(g2, 0)
+    return gx, gw, gb
 
 
-def _check_linear(x, w):
+def _check_linear(x, w, b):
+    try:
+        ok = (x._data.dtype is w._data.dtype and w._data.ndim == 2 and x._data.ndim
+              and x._data.shape[-1] == w._data.shape[1]
+              and (b is None or b._data.dtype is w._data.dtype))
+    except AttributeError:
+        ok = False
+    if not ok:
+        _linear_error(x, w, b)
+
+
+def _linear_error(x, w, b):
     if not isinstance(x, Tensor) or not isinstance(w, Tensor):
         raise TypeError(f"linear(): argument 'input' and 'weight' must be Tensors, got "
                         f"{type(x).__name__} and {type(w).__name__}")
@@ -51,6 +68,8 @@ def _check_linear(x, w):
     if x.dtype is not w.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{_dtype.scalar_name(x.dtype)} and {_dtype.scalar_name(w.dtype)}")
+    raise RuntimeError(f"linear(): bias dtype {b.dtype} does not match the input dtype "
+                       f"{x.dtype}")
 
 
 def linear(input, weight, bias=None):
@@ -70,14 +89,8 @@ def linear(input, weight, bias=None):
         >>> F.linear(ember.ones(2, 3), ember.ones(4, 3)).shape
         ember.Size([2, 4])
     """
-    _check_linear(input, weight)
-    out = _linear(input, weight)
-    if bias is None:
-        return out
-    if bias.dtype is not out.dtype:
-        raise RuntimeError(f"linear(): bias dtype {bias.dtype} does not match the input dtype "
-                           f"{out.dtype}")
-    return _add(out, bias)
+    _check_linear(input, weight, bias)
+    return _linear(input, weight, bias)
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -104,7 +117,7 @@ def bilinear(input1, input2, weight, bias=None):
                            f"got {tuple(input1.shape)} and {tuple(input2.shape)}")
     # (x1 @ A_k) for every k in one GEMM: A as (out*in2, in1)
     a = reshape(transpose(weight, 1, 2), (out_f * in2, in1))
-    t = _linear(input1, a)                                   # (*, out*in2)
+    t = _linear(input1, a, None)                               # (*, out*in2)
     t = reshape(t, tuple(input1.shape[:-1]) + (out_f, in2))
     out = (t * input2.unsqueeze(-2)).sum(-1)
     return out if bias is None else out + bias

@@ -21,7 +21,7 @@ from ember._tensor import Tensor
 from ember.ops._registry import primitive
 from ember.ops.elementwise import (exp, log, log1p, abs, sqrt, where, clamp_min, xlogy, minimum,
                                    cast)
-from ember.ops.reduce import sum as _sum
+from ember.ops.reduce import sum as _sum, amax
 from ember.ops.views import unsqueeze
 from ember.nn._functional._seq_ops import log_sigmoid
 from ember.nn._functional._loss_util import (_reduction, _reduce, _warn_size, _tsize, _float,
@@ -398,16 +398,10 @@ def _pnorm(d, p, keepdim=False):
     if p == 1:
         return _sum(abs(d), dim, keepdim)
     if p == math.inf:
-        a = abs(d)
-        return _amax(a, dim, keepdim)
+        return amax(abs(d), dim, keepdim)
     if p == 0:
         return _sum(cast(d != 0, d._data.dtype), dim, keepdim)
     return _sum(abs(d) ** p, dim, keepdim) ** (1.0 / p)
-
-
-def _amax(a, dim, keepdim):
-    import ember
-    return ember.amax(a, dim, keepdim)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,

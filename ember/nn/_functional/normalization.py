@@ -1,12 +1,24 @@
 r"""Normalisation: batch, instance, layer, group, RMS and local response norm, ``normalize``.
 
-All are composites of ember ops. The common core :func:`_standardize` computes
-:math:`\hat{x} = (x - \mu) / \sqrt{\sigma^2 + \epsilon}` over the given dims with the
-biased variance, and returns :math:`\mu` and :math:`\sigma^2` for the running statistics.
+Batch, instance, layer and group norm share one primitive (one per PyTorch name, for
+``grad_fn``): :math:`y = \hat{x} \gamma + \beta` with
+:math:`\hat{x} = (x - \mu) / \sqrt{\sigma^2 + \epsilon}` over the given dims (biased
+variance). It also returns :math:`\mu` and :math:`\sigma^2` (for the running statistics;
+they get no gradient). A primitive for speed: one node, statistics computed once, and the
+classic closed-form gradient
+
+.. math:: \frac{\partial L}{\partial x} = \frac{1}{\sigma}\left(\hat{g} - \overline{\hat{g}}
+          - \hat{x} \, \overline{\hat{g} \hat{x}}\right), \qquad \hat{g} = g \gamma
+
+(bars are means over the normalised dims). Its rule has a fast form on arrays and an
+ember-ops form used while recording (see ``_core.py``). RMS norm, local response norm and
+``normalize`` are composites.
 """
 
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
+from ember.nn._functional._core import recording, wrap_as, compute_dtype
+from ember.ops._registry import Primitive
 from ember.ops.elementwise import rsqrt, clamp
 from ember.ops.reduce import sum as _sum_op, norm as _norm
 from ember.ops.shape import cat
@@ -17,7 +29,7 @@ __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"
 
 
 def _standardize(x, dims, eps):
-    """``(x_hat, mean, biased_var)`` over ``dims`` (kept as size-1 dims)."""
+    """``(x_hat, mean, biased_var)`` over ``dims`` (kept as size-1 dims), in ember ops."""
     n = 1
     for d in dims:
         n *= x.shape[d]
@@ -27,9 +39,90 @@ def _standardize(x, dims, eps):
     return xc * rsqrt(var + eps), mean, var
 
 
+def _norm_forward(xp, x, w, b, dims, wshape, eps):
+    xc = compute_dtype(x)
+    mean = xc.mean(axis=dims, keepdims=True)
+    xc = xc - mean
+    var = (xc * xc).mean(axis=dims, keepdims=True)
+    y = xc
+    y *= 1 / xp.sqrt(var + eps)
+    if w is not None:
+        y *= w.reshape(wshape)
+    if b is not None:
+        y += b.reshape(wshape)
+    return y.astype(x.dtype, copy=False), mean, var
+
+
+def _param_dims(wshape):
+    return tuple(i for i, s in enumerate(wshape) if s == 1)
+
+
+def _norm_vjp(ctx, grads):
+    g = grads[0]
+    x, w, _ = ctx.inputs
+    p = ctx.params
+    need_x, need_w, need_b = (e is not None for e in ctx._next)
+    bshape = ctx._metas[2][0] if need_b else None
+    if recording():
+        return _norm_vjp_ops(g, x, w, p, need_w, bshape)
+    _, mean, var = ctx.out
+    dims, wshape, pdims = p["dims"], p["wshape"], _param_dims(p["wshape"])
+    rstd = 1 / g._device.xp.sqrt(var._data + p["eps"])
+    xhat = (compute_dtype(x._data) - mean._data) * rstd
+    ga = compute_dtype(g._data)
+    gx = gw = gb = None
+    if need_x:
+        gh = ga * w._data.reshape(wshape) if w is not None else ga
+        inner = gh - gh.mean(axis=dims, keepdims=True)
+        inner -= xhat * (gh * xhat).mean(axis=dims, keepdims=True)
+        gx = wrap_as(inner * rstd, x)
+    if need_w:
+        gw = wrap_as((ga * xhat).sum(axis=pdims).reshape(w.shape), w)
+    if need_b:
+        gb = wrap_as(ga.sum(axis=pdims).reshape(bshape), g)
+    return gx, gw, gb
+
+
+def _norm_vjp_ops(g, x, w, p, need_w, bshape):
+    """The same gradient in ember ops (statistics recomputed from ``x``: differentiable)."""
+    dims, wshape, pdims = p["dims"], p["wshape"], _param_dims(p["wshape"])
+    xhat, _, var = _standardize(x, dims, p["eps"])
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    gh = g * reshape(w, wshape) if w is not None else g
+    mean_gh = _sum_op(gh, dims, keepdim=True) / n
+    mean_ghx = _sum_op(gh * xhat, dims, keepdim=True) / n
+    gx = (gh - mean_gh - xhat * mean_ghx) * rsqrt(var + p["eps"])
+    gw = reshape(_sum_op(g * xhat, pdims), tuple(w.shape)) if need_w else None
+    gb = reshape(_sum_op(g, pdims), bshape) if bshape is not None else None
+    return gx, gw, gb
+
+
+def _norm_primitive(name):
+    prim = Primitive(name, _norm_forward, save=(0, 1), save_output=True, n_out=3,
+                     nondiff_outputs=(1, 2))
+    prim.defvjp(_norm_vjp)
+    return prim
+
+
+_batch_norm = _norm_primitive("native_batch_norm")
+_layer_norm = _norm_primitive("native_layer_norm")
+_group_norm = _norm_primitive("native_group_norm")
+
+
+def _normalized(prim, x, w, b, dims, wshape, eps):
+    """``(y, mean, var)`` of the shared primitive; ``wshape`` broadcasts ``w`` and ``b``."""
+    return prim(x, w, b, dims=tuple(dims), wshape=tuple(wshape), eps=float(eps))
+
+
 def _channel_shape(x):
     """Shape that broadcasts a per-channel (dim 1) vector over ``x``."""
     return (1, -1) + (1,) * (x.dim() - 2)
+
+
+def _channel_shape_full(x):
+    return (1, x.shape[1]) + (1,) * (x.dim() - 2)
 
 
 def _affine(y, weight, bias, shape):
@@ -85,12 +178,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if count <= 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input "
                          f"size {input.shape}")
-    y, mean, var = _standardize(input, dims, eps)
+    y, mean, var = _normalized(_batch_norm, input, weight, bias, dims,
+                               _channel_shape_full(input), eps)
     if running_mean is not None:
         _update_running(running_mean, mean, momentum)
     if running_var is not None:
         _update_running(running_var, var * (count / (count - 1)), momentum)
-    return _affine(y, weight, bias, shape)
+    return y
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -101,7 +195,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if input.dim() < 3:
         raise ValueError(f"instance_norm: expected an input with a batch, a channel and "
                          f"spatial dims (at least 3D), got {input.dim()}D")
-    shape = _channel_shape(input)
     if not use_input_stats:
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     dims = tuple(range(2, input.dim()))
@@ -111,12 +204,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if count <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape}")
-    y, mean, var = _standardize(input, dims, eps)
+    y, mean, var = _normalized(_batch_norm, input, weight, bias, dims,
+                               _channel_shape_full(input), eps)
     if running_mean is not None:
-        _update_running(running_mean, mean.detach().mean(0), momentum)
+        _update_running(running_mean, mean.mean(0), momentum)
     if running_var is not None:
-        _update_running(running_var, (var.detach() * (count / (count - 1))).mean(0), momentum)
-    return _affine(y, weight, bias, shape)
+        _update_running(running_var, (var * (count / (count - 1))).mean(0), momentum)
+    return y
 
 
 def _check_normalized_shape(x, normalized_shape):
@@ -141,13 +235,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         eps: added to the (biased) variance. Default: 1e-5.
     """
     shape = _check_normalized_shape(input, normalized_shape)
-    dims = tuple(range(input.dim() - len(shape), input.dim()))
-    y, _, _ = _standardize(input, dims, eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    lead = input.dim() - len(shape)
+    dims = tuple(range(lead, input.dim()))
+    return _normalized(_layer_norm, input, weight, bias, dims, (1,) * lead + shape, eps)[0]
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -162,7 +252,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
     grouped = reshape(input, (n, num_groups, -1))
-    y, _, _ = _standardize(grouped, (2,), eps)
+    y = _normalized(_group_norm, grouped, None, None, (2,), (1, 1, 1), eps)[0]
     return _affine(reshape(y, tuple(input.shape)), weight, bias, _channel_shape(input))
 
 

@@ -1,8 +1,8 @@
-r"""Recurrent cells as fused primitives, and the time loop the RNN modules run.
+r"""Recurrent cells as fused primitives, and a per-step loop over them.
 
-A layer first projects every time step's input in one GEMM
-(:math:`X W_{ih}^T + b`), then loops over time with one cell primitive per step. Each
-cell computes its hidden matmul and all its gate nonlinearities in one node:
+The cell modules (``RNNCell``, ``LSTMCell``, ``GRUCell``) call one cell primitive; each
+computes the hidden matmul and all gate nonlinearities of a step in one node, from the
+input already projected as :math:`x_g = x W_{ih}^T + b`:
 
 - RNN: :math:`h' = \tanh(x_g + h W_{hh}^T)` (or ReLU);
 - LSTM (gates i, f, g, o from one 4H product):
@@ -10,6 +10,10 @@ cell computes its hidden matmul and all its gate nonlinearities in one node:
 - GRU (gates r, z, n):
   :math:`n = \tanh(x_n + \sigma(r) (h W_{hn}^T + b_{hn}))`,
   :math:`h' = (1 - \sigma(z)) n + \sigma(z) h`.
+
+:func:`run_direction` chains cells over (packed) time steps. The RNN modules run the
+faster whole-layer primitives of :mod:`ember.nn._functional.rnn_layer` instead, and use
+this loop only when their backward pass is itself recorded (``create_graph=True``).
 
 Why fused: a composite cell is ~15 graph nodes per step and the loop is dominated by
 their overhead. The cell math is written once over a small namespace (:class:`_ArrayMath`

@@ -538,7 +538,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         >>> import ember
         >>> import ember.nn.functional as F
         >>> F.unfold(ember.ones(1, 2, 4, 5), (2, 3)).shape
-        ember.Size([1, 12, 6])
+        ember.Size([1, 12, 9])
     """
     if input.ndim not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "

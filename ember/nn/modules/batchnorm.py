@@ -39,6 +39,16 @@ class _NormBase(Module):
                 self.register_buffer(name, None)
         self.reset_parameters()
 
+    _version = 2
+
+    def _upgrade_state_dict(self, state_dict, prefix, local_metadata):
+        # state dicts saved before num_batches_tracked existed (version < 2) load with 0
+        version = local_metadata.get("version") if local_metadata else None
+        key = prefix + "num_batches_tracked"
+        if self.track_running_stats and (version is None or version < 2) and \
+                key not in state_dict:
+            state_dict[key] = tensor(0, dtype=_dtype.int64)
+
     def reset_running_stats(self):
         """Running mean to 0, running variance to 1, batch count to 0."""
         if self.track_running_stats:

@@ -1,112 +1,34 @@
 """``Module``: the base class of every layer, with PyTorch's registration model.
 
 Assigning a :class:`~ember.nn.Parameter`, a ``Module`` or a buffer to an attribute
-registers it (``__setattr__``); the registries drive ``parameters()``, ``state_dict()``,
-``to()``, ``train()`` and ``repr``. ``__call__`` runs ``forward`` between the forward
-pre-hooks and hooks; full backward hooks are implemented with an identity
-:class:`~ember.autograd.Function` around the inputs and outputs, so they see exactly the
-gradients w.r.t. the module's inputs and outputs.
+registers it (``__setattr__``); the registries drive ``parameters()``, ``state_dict()``
+(``_state_dict.py``), ``to()``, ``train()`` and ``repr``. ``__call__`` runs ``forward``
+between the forward pre-hooks and hooks, and sets up the full backward hooks
+(``_hooks.py``).
 """
 
-import itertools
-import warnings
-import weakref
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 from ember._tensor import Tensor
 from ember import _dtype
 from ember.autograd.grad_mode import no_grad
-from ember.autograd.function import Function
 from ember.nn.parameter import Parameter, Buffer, is_lazy
+from ember.nn.modules._hooks import (  # noqa: F401  (re-exported like torch.nn.modules.module)
+    RemovableHandle, _add_hook, _BackwardHookState, _GLOBAL, _global_forward_pre_hooks,
+    _global_forward_hooks, _global_forward_hooks_with_kwargs,
+    _global_forward_hooks_always_called, _global_backward_hooks, _global_backward_pre_hooks,
+    _global_buffer_registration_hooks, _global_parameter_registration_hooks,
+    _global_module_registration_hooks, register_module_forward_pre_hook,
+    register_module_forward_hook, register_module_full_backward_hook,
+    register_module_full_backward_pre_hook, register_module_buffer_registration_hook,
+    register_module_parameter_registration_hook, register_module_module_registration_hook)
+from ember.nn.modules._state_dict import _StateDictMixin, _IncompatibleKeys  # noqa: F401
 
 __all__ = ["Module", "RemovableHandle", "register_module_forward_pre_hook",
            "register_module_forward_hook", "register_module_full_backward_hook",
            "register_module_full_backward_pre_hook", "register_module_buffer_registration_hook",
            "register_module_parameter_registration_hook",
            "register_module_module_registration_hook"]
-
-
-# -- hook handles ------------------------------------------------------------------------------
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``remove()`` unregisters the hook.
-
-    Also a context manager: the hook is removed on exit.
-    """
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = next(RemovableHandle._ids)
-        extras = extra_dict if isinstance(extra_dict, (list, tuple)) else (
-            [extra_dict] if extra_dict is not None else [])
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras)
-
-    def remove(self):
-        for ref in (self.hooks_dict_ref,) + self.extra_dict_ref:
-            d = ref()
-            if d is not None and self.id in d:
-                del d[self.id]
-        _refresh_global_flag()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
-def _add_hook(hooks, hook, prepend=False, extra=None):
-    handle = RemovableHandle(hooks, extra_dict=extra)
-    hooks[handle.id] = hook
-    if prepend:
-        hooks.move_to_end(handle.id, last=False)
-    return handle
-
-
-# -- global hooks (every module) ---------------------------------------------------------------
-_global_forward_pre_hooks = OrderedDict()
-_global_forward_hooks = OrderedDict()
-_global_forward_hooks_always_called = OrderedDict()
-_global_backward_hooks = OrderedDict()
-_global_backward_pre_hooks = OrderedDict()
-_global_buffer_registration_hooks = OrderedDict()
-_global_parameter_registration_hooks = OrderedDict()
-_global_module_registration_hooks = OrderedDict()
-_GLOBAL = {"any": False}
-
-
-def _refresh_global_flag():
-    _GLOBAL["any"] = bool(_global_forward_pre_hooks or _global_forward_hooks
-                          or _global_backward_hooks or _global_backward_pre_hooks)
-
-
-def _global_hook(registry):
-    def register(hook):
-        handle = _add_hook(registry, hook)
-        _refresh_global_flag()
-        return handle
-    return register
-
-
-register_module_forward_pre_hook = _global_hook(_global_forward_pre_hooks)
-register_module_full_backward_hook = _global_hook(_global_backward_hooks)
-register_module_full_backward_pre_hook = _global_hook(_global_backward_pre_hooks)
-register_module_buffer_registration_hook = _global_hook(_global_buffer_registration_hooks)
-register_module_parameter_registration_hook = _global_hook(
-    _global_parameter_registration_hooks)
-register_module_module_registration_hook = _global_hook(_global_module_registration_hooks)
-
-
-def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
-    """Register a forward hook run by every module (after its own hooks run)."""
-    handle = _add_hook(_global_forward_hooks, hook)
-    if with_kwargs:
-        raise NotImplementedError("register_module_forward_hook: with_kwargs is not supported")
-    if always_call:
-        _global_forward_hooks_always_called[handle.id] = True
-    _refresh_global_flag()
-    return handle
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -127,124 +49,8 @@ def _addindent(text, n):
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
 
 
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What ``load_state_dict`` returns: the keys it missed and the keys it did not expect."""
-
-    __slots__ = ()
-
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
-
-
-# -- full backward hooks -------------------------------------------------------------------------
-class _HookIdentity(Function):
-    """Identity over tensors; its backward hands the incoming gradients to ``callback``."""
-
-    @staticmethod
-    def forward(ctx, callback, *tensors):
-        ctx.callback = callback
-        return tensors
-
-    @staticmethod
-    def backward(ctx, *grads):
-        new = ctx.callback(grads)
-        return (None,) + tuple(new if new is not None else grads)
-
-
-_NO_INPUT_GRAD_WARNING = (
-    "Full backward hook is firing when gradients are computed with respect to module outputs "
-    "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
-    "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.")
-
-
-class _BackwardHookState:
-    """One forward call's backward hooks: wraps inputs and outputs, calls the hooks."""
-
-    def __init__(self, module, hooks, pre_hooks):
-        self.module = module
-        self.hooks = hooks
-        self.pre_hooks = pre_hooks
-        self.grad_outputs = None
-        self.n_inputs = 0
-        self.input_wrapped = False
-
-    def wrap_inputs(self, args):
-        self.n_inputs = len(args)
-        self.grad_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-        if not self.grad_pos or not self.hooks:
-            return args
-        # PyTorch's grad_input: zeros for tensor args that need no grad, None for the others
-        self.zero_args = [(i, a) for i, a in enumerate(args)
-                          if isinstance(a, Tensor) and not a.requires_grad]
-        wrapped = _HookIdentity.apply(self._on_input_grads, *[args[i] for i in self.grad_pos])
-        args = list(args)
-        for i, w in zip(self.grad_pos, wrapped):
-            args[i] = w
-        self.input_wrapped = True
-        return tuple(args)
-
-    def wrap_outputs(self, result):
-        single = isinstance(result, Tensor)
-        outs = (result,) if single else result
-        if not isinstance(outs, tuple):
-            return result
-        pos = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
-        if not pos:
-            return result
-        self.n_outputs = len(outs)
-        self.out_pos = pos
-        wrapped = _HookIdentity.apply(self._on_output_grads, *[outs[i] for i in pos])
-        outs = list(outs)
-        for i, w in zip(pos, wrapped):
-            outs[i] = w
-        return outs[0] if single else tuple(outs)
-
-    def _on_output_grads(self, grads):
-        full = [None] * self.n_outputs
-        for i, g in zip(self.out_pos, grads):
-            full[i] = g
-        grad_outputs = tuple(full)
-        for hook in self.pre_hooks:
-            res = hook(self.module, grad_outputs)
-            if res is not None:
-                grad_outputs = tuple(res) if isinstance(res, (tuple, list)) else (res,)
-        self.grad_outputs = grad_outputs
-        if not self.input_wrapped and self.hooks:  # no input needs grad: the hooks run now
-            warnings.warn(_NO_INPUT_GRAD_WARNING, stacklevel=2)
-            self._call_hooks((None,) * self.n_inputs)
-        return tuple(grad_outputs[i] for i in self.out_pos)
-
-    def _on_input_grads(self, grads):
-        from ember.ops.creation import zeros_like
-        full = [None] * self.n_inputs
-        for i, a in self.zero_args:
-            full[i] = zeros_like(a)
-        for i, g in zip(self.grad_pos, grads):
-            full[i] = g
-        res = self._call_hooks(tuple(full))
-        if res is None:
-            return None
-        return tuple(res[i] for i in self.grad_pos)
-
-    def _call_hooks(self, grad_inputs):
-        changed = None
-        for hook in self.hooks:
-            res = hook(self.module, grad_inputs, self.grad_outputs)
-            if res is not None:
-                res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
-                if len(res) != len(grad_inputs):
-                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, "
-                                       f"got {len(res)}, but expected {len(grad_inputs)}")
-                grad_inputs = changed = res
-        return changed
-
-
 # -- Module ------------------------------------------------------------------------------------
-class Module:
+class Module(_StateDictMixin):
     """Base class for all neural network modules.
 
     Subclasses call ``super().__init__()`` first, assign parameters, buffers and
@@ -325,25 +131,27 @@ class Module:
                     args = res if isinstance(res, tuple) else (res,)
         return args, kwargs
 
+    def _forward_hook_list(self):
+        """``(hook, with_kwargs, always_call)`` for the global hooks, then the module's."""
+        out = [(h, i in _global_forward_hooks_with_kwargs, i in _global_forward_hooks_always_called)
+               for i, h in _global_forward_hooks.items()]
+        out += [(h, i in self._forward_hooks_with_kwargs, i in self._forward_hooks_always_called)
+                for i, h in self._forward_hooks.items()]
+        return out
+
     def _run_forward_hooks(self, args, kwargs, result):
-        hooks = list(_global_forward_hooks.items()) + list(self._forward_hooks.items())
-        for hid, hook in hooks:
-            if hid in self._forward_hooks_with_kwargs:
-                res = hook(self, args, kwargs, result)
-            else:
-                res = hook(self, args, result)
+        for hook, with_kwargs, _ in self._forward_hook_list():
+            res = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
             if res is not None:
                 result = res
         return result
 
     def _run_always_called_hooks(self, args, kwargs):
-        for hid, hook in self._forward_hooks.items():
-            if hid in self._forward_hooks_always_called:
+        """After ``forward`` raised: the ``always_call`` hooks still run (output None)."""
+        for hook, with_kwargs, always in self._forward_hook_list():
+            if always:
                 try:
-                    if hid in self._forward_hooks_with_kwargs:
-                        hook(self, args, kwargs, None)
-                    else:
-                        hook(self, args, None)
+                    hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
                 except Exception:
                     pass
 
@@ -844,171 +652,6 @@ class Module:
         from ember.ops.creation import empty_like
         return self._apply(lambda t: empty_like(t, device=device), recurse)
 
-    # -- state dict --------------------------------------------------------------------------
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
-        if self._has_extra_state():
-            destination[prefix + "_extra_state"] = self.get_extra_state()
-
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
-        """An ordered dict of every parameter and persistent buffer, by dotted name.
-
-        Tensors are detached (they share memory with the module) unless ``keep_vars``.
-        """
-        if args:  # legacy positional (destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][
-                len(args):])[:3]
-        if destination is None:
-            destination = OrderedDict()
-            destination._metadata = OrderedDict()
-        meta = getattr(destination, "_metadata", None)
-        if meta is not None:
-            meta[prefix[:-1]] = {"version": self._version}
-        for hook in self._state_dict_pre_hooks.values():
-            hook(self, prefix, keep_vars)
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(destination=destination, prefix=prefix + name + ".",
-                             keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            res = hook(self, destination, prefix, meta.get(prefix[:-1]) if meta else None)
-            if res is not None:
-                destination = res
-        return destination
-
-    def _local_entries(self):
-        """This module's loadable tensors: parameters and persistent buffers."""
-        out = {k: v for k, v in self._parameters.items() if v is not None}
-        out.update((k, v) for k, v in self._buffers.items()
-                   if v is not None and k not in self._non_persistent_buffers_set)
-        return out
-
-    def _check_local_state(self, state_dict, prefix, missing, error_msgs):
-        """Validate this module's entries of ``state_dict`` without changing anything."""
-        for name, cur in self._local_entries().items():
-            key = prefix + name
-            if key not in state_dict:
-                missing.append(key)
-                continue
-            new = state_dict[key]
-            if not isinstance(new, Tensor):
-                error_msgs.append(f'While copying the parameter named "{key}", expected '
-                                  f"ember.Tensor or Tensor-like object from checkpoint but "
-                                  f"received {type(new)}")
-            elif not is_lazy(cur) and tuple(new.shape) != tuple(cur.shape):
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{new.shape} from checkpoint, the shape in current model is "
-                                  f"{cur.shape}.")
-        if self._has_extra_state() and prefix + "_extra_state" not in state_dict:
-            missing.append(prefix + "_extra_state")
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        """Copy this module's entries of ``state_dict`` into its parameters and buffers.
-
-        Override to customise loading (e.g. renamed keys); append problems to
-        ``missing_keys``/``unexpected_keys``/``error_msgs`` rather than raising.
-        """
-        assign = bool(local_metadata.get("assign_to_params_buffers", False)) \
-            if local_metadata else False
-        for name, cur in self._local_entries().items():
-            key = prefix + name
-            if key not in state_dict:
-                missing_keys.append(key)
-                continue
-            new = state_dict[key]
-            if not isinstance(new, Tensor):
-                continue
-            if is_lazy(cur):
-                cur.materialize(new.shape, device=cur.device, dtype=cur.dtype)
-            if tuple(new.shape) != tuple(cur.shape):
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{new.shape} from checkpoint, the shape in current model is "
-                                  f"{cur.shape}.")
-                continue
-            self._assign_or_copy(name, cur, new, assign)
-        if self._has_extra_state() and prefix + "_extra_state" in state_dict:
-            self.set_extra_state(state_dict[prefix + "_extra_state"])
-        if strict:
-            self._find_unexpected(state_dict, prefix, unexpected_keys)
-
-    def _assign_or_copy(self, name, cur, new, assign):
-        if assign:
-            if name in self._parameters:
-                p = new if isinstance(new, Parameter) else Parameter(new, cur.requires_grad)
-                self._parameters[name] = p
-            else:
-                self._buffers[name] = new
-            return
-        with no_grad():
-            if new.device != cur.device or new.dtype != cur.dtype:
-                new = new.to(device=cur.device, dtype=cur.dtype)
-            cur.copy_(new)
-
-    def _find_unexpected(self, state_dict, prefix, unexpected):
-        local = set(self._local_entries())
-        if self._has_extra_state():
-            local.add("_extra_state")
-        for key in state_dict:
-            if not key.startswith(prefix) or key == prefix + "_extra_state" and \
-                    "_extra_state" in local:
-                continue
-            name = key[len(prefix):].split(".", 1)[0]
-            if name not in local and name not in self._modules:
-                unexpected.append(key)
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy parameters and buffers from ``state_dict`` into this module and its children.
-
-        Args:
-            state_dict: a dict from ``state_dict()``.
-            strict: whether every key must match exactly (missing or unexpected keys raise).
-            assign: replace the module's tensors by those of ``state_dict`` instead of
-                copying into them.
-
-        Returns:
-            ``NamedTuple(missing_keys, unexpected_keys)``.
-
-        Raises:
-            RuntimeError: on size mismatches, or (``strict``) missing/unexpected keys. The
-                module is left unchanged when this is raised.
-        """
-        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        metadata = getattr(state_dict, "_metadata", None)
-        state_dict = OrderedDict(state_dict)
-        missing, unexpected, errors = [], [], []
-        mods = list(self.named_modules(remove_duplicate=False))
-        for name, m in mods:
-            prefix = name + "." if name else ""
-            meta = dict(metadata.get(name, {})) if metadata else {}
-            for hook in m._load_state_dict_pre_hooks.values():
-                hook(m, state_dict, prefix, meta, strict, missing, unexpected, errors)
-        for name, m in mods:
-            prefix = name + "." if name else ""
-            m._check_local_state(state_dict, prefix, missing, errors)
-            m._find_unexpected(state_dict, prefix, unexpected)
-        _raise_load_errors(self, strict, missing, unexpected, errors)
-        missing, unexpected = [], []
-        for name, m in mods:
-            prefix = name + "." if name else ""
-            meta = dict(metadata.get(name, {})) if metadata else {}
-            meta["assign_to_params_buffers"] = assign
-            m._load_from_state_dict(state_dict, prefix, meta, True, missing, unexpected,
-                                    errors)
-        keys = _IncompatibleKeys(_dedupe(missing), _dedupe(unexpected))
-        for _, m in mods:
-            for hook in m._load_state_dict_post_hooks.values():
-                hook(m, keys)
-        _raise_load_errors(self, strict, keys.missing_keys, keys.unexpected_keys, errors)
-        return keys
-
     # -- printing ----------------------------------------------------------------------------
     def _get_name(self):
         return type(self).__name__
@@ -1030,35 +673,20 @@ class Module:
         return f"{self._get_name()}({body})"
 
     def compile(self, *args, **kwargs):
-        """Compile ``forward`` with ``ember.compile`` where available (else a no-op)."""
+        """Compile ``forward`` in place with ``ember.compile`` (hooks still run around it).
+
+        A no-op when ``ember.compile`` is not available.
+        """
         import ember
         comp = getattr(ember, "compile", None)
         if comp is not None:
-            self.__dict__["_compiled_call"] = comp(self.forward, *args, **kwargs)
+            self.__dict__["forward"] = comp(self.forward, *args, **kwargs)
 
 
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
                "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_backward_hooks",
                "_backward_pre_hooks", "_state_dict_hooks", "_state_dict_pre_hooks",
                "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks")
-
-
-def _dedupe(keys):
-    return list(dict.fromkeys(keys))
-
-
-def _raise_load_errors(module, strict, missing, unexpected, errors):
-    msgs = []
-    if strict and missing:
-        msgs.append("Missing key(s) in state_dict: " + ", ".join(
-            f'"{k}"' for k in _dedupe(missing)) + ". ")
-    if strict and unexpected:
-        msgs.append("Unexpected key(s) in state_dict: " + ", ".join(
-            f'"{k}"' for k in _dedupe(unexpected)) + ". ")
-    msgs += errors
-    if msgs:
-        raise RuntimeError(f"Error(s) in loading state_dict for {module._get_name()}:\n\t"
-                           + "\n\t".join(msgs))
 
 
 def _parse_to_args(args, kwargs):
@@ -1069,4 +697,3 @@ def _parse_to_args(args, kwargs):
     kwargs.pop("memory_format", None)
     args = [a for a in args if not isinstance(a, bool)]  # to(device, dtype, non_blocking)
     return _parse_to(args, kwargs)
-

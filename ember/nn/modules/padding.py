@@ -1,4 +1,8 @@
-"""Padding layers: constant/zero, reflection, replication and circular, over 1-3 dims."""
+"""Padding layers: constant/zero, reflection, replication and circular, over 1-3 dims.
+
+Each is ``F.pad(input, self.padding, mode)`` with ``padding`` given as an int (every side)
+or ``(left, right[, top, bottom[, front, back]])``.
+"""
 
 from ember.nn._functional.spatial import pad
 from ember.nn.modules.module import Module
@@ -18,9 +22,6 @@ def _amounts(padding, nd):
 
 
 class _PadNd(Module):
-    """``F.pad(input, self.padding, mode)``; ``padding`` is ``(left, right, top, bottom,
-    front, back)`` up to the layer's number of dims (an int pads every side)."""
-
     _nd = 0
     _mode = "constant"
 
@@ -47,31 +48,321 @@ class _ConstantPadNd(_PadNd):
         return f"padding={self.padding}, value={self.value}"
 
 
-def _doc(name, what, nd):
-    dims = ["W", "H", "D"][:nd]
-    sides = ", ".join(f"{d}_lo, {d}_hi" for d in dims)
-    return (f"Pads the last {nd} dim(s) {what}.\n\n    Args:\n        padding: int (every side) "
-            f"or ``({sides})``.\n\n    Shape:\n        Each padded size grows by its two "
-            f"amounts, e.g. :math:`W_{{out}} = W_{{in}} + W_{{lo}} + W_{{hi}}`.\n\n"
-            f"    Example:\n        >>> import ember\n        >>> from ember import nn\n"
-            f"        >>> nn.{name}(1)(ember.ones((1, 1) + (3,) * {nd})).shape\n"
-            f"        ember.Size([1, 1{', 5' * nd}])\n    ")
+class _ZeroPadNd(_ConstantPadNd):
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
 
 
-def _make(name, base, nd, mode, what):
-    attrs = {"_nd": nd, "_mode": mode, "__doc__": _doc(name, what, nd), "__module__": __name__}
-    if base is _ConstantPadNd and name.startswith("Zero"):
-        attrs["__init__"] = lambda self, padding: _ConstantPadNd.__init__(self, padding, 0.0)
-        attrs["extra_repr"] = _PadNd.extra_repr
-    return type(name, (base,), attrs)
+class ConstantPad1d(_ConstantPadNd):
+    r"""Pads the last 1 dim(s) (W) with a constant ``value``.
+
+    Args:
+        padding: int (every side) or ``(left, right)``.
+        value: the fill value.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ConstantPad1d(1, 2.5)(ember.ones(1, 1, 2)).shape
+        ember.Size([1, 1, 4])
+    """
+
+    _nd = 1
 
 
-for _nd in (1, 2, 3):
-    for _name, _base, _mode, _what in (
-            ("ConstantPad", _ConstantPadNd, "constant", "with a constant ``value``"),
-            ("ZeroPad", _ConstantPadNd, "constant", "with zeros"),
-            ("ReflectionPad", _PadNd, "reflect", "by reflecting about the edge samples"),
-            ("ReplicationPad", _PadNd, "replicate", "by repeating the edge samples"),
-            ("CircularPad", _PadNd, "circular", "by wrapping around (periodic)")):
-        globals()[f"{_name}{_nd}d"] = _make(f"{_name}{_nd}d", _base, _nd, _mode, _what)
-del _nd, _name, _base, _mode, _what
+class ConstantPad2d(_ConstantPadNd):
+    r"""Pads the last 2 dim(s) (H, W) with a constant ``value``.
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom)``.
+        value: the fill value.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ConstantPad2d(1, 2.5)(ember.ones(1, 1, 2, 2)).shape
+        ember.Size([1, 1, 4, 4])
+    """
+
+    _nd = 2
+
+
+class ConstantPad3d(_ConstantPadNd):
+    r"""Pads the last 3 dim(s) (D, H, W) with a constant ``value``.
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom, front, back)``.
+        value: the fill value.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ConstantPad3d(1, 2.5)(ember.ones(1, 1, 2, 2, 2)).shape
+        ember.Size([1, 1, 4, 4, 4])
+    """
+
+    _nd = 3
+
+
+class ZeroPad1d(_ZeroPadNd):
+    r"""Pads the last 1 dim(s) (W) with zeros.
+
+    Args:
+        padding: int (every side) or ``(left, right)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ZeroPad1d(1)(ember.ones(1, 1, 2)).shape
+        ember.Size([1, 1, 4])
+    """
+
+    _nd = 1
+
+
+class ZeroPad2d(_ZeroPadNd):
+    r"""Pads the last 2 dim(s) (H, W) with zeros.
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ZeroPad2d(1)(ember.ones(1, 1, 2, 2)).shape
+        ember.Size([1, 1, 4, 4])
+    """
+
+    _nd = 2
+
+
+class ZeroPad3d(_ZeroPadNd):
+    r"""Pads the last 3 dim(s) (D, H, W) with zeros.
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom, front, back)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ZeroPad3d(1)(ember.ones(1, 1, 2, 2, 2)).shape
+        ember.Size([1, 1, 4, 4, 4])
+    """
+
+    _nd = 3
+
+
+class ReflectionPad1d(_PadNd):
+    r"""Pads the last 1 dim(s) (W) by reflecting about the edge samples (no repeat).
+
+    Args:
+        padding: int (every side) or ``(left, right)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ReflectionPad1d(1)(ember.ones(1, 1, 2)).shape
+        ember.Size([1, 1, 4])
+    """
+
+    _nd = 1
+    _mode = "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    r"""Pads the last 2 dim(s) (H, W) by reflecting about the edge samples (no repeat).
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ReflectionPad2d(1)(ember.ones(1, 1, 2, 2)).shape
+        ember.Size([1, 1, 4, 4])
+    """
+
+    _nd = 2
+    _mode = "reflect"
+
+
+class ReflectionPad3d(_PadNd):
+    r"""Pads the last 3 dim(s) (D, H, W) by reflecting about the edge samples (no repeat).
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom, front, back)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ReflectionPad3d(1)(ember.ones(1, 1, 2, 2, 2)).shape
+        ember.Size([1, 1, 4, 4, 4])
+    """
+
+    _nd = 3
+    _mode = "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    r"""Pads the last 1 dim(s) (W) by repeating the edge samples.
+
+    Args:
+        padding: int (every side) or ``(left, right)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ReplicationPad1d(1)(ember.ones(1, 1, 2)).shape
+        ember.Size([1, 1, 4])
+    """
+
+    _nd = 1
+    _mode = "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    r"""Pads the last 2 dim(s) (H, W) by repeating the edge samples.
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ReplicationPad2d(1)(ember.ones(1, 1, 2, 2)).shape
+        ember.Size([1, 1, 4, 4])
+    """
+
+    _nd = 2
+    _mode = "replicate"
+
+
+class ReplicationPad3d(_PadNd):
+    r"""Pads the last 3 dim(s) (D, H, W) by repeating the edge samples.
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom, front, back)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.ReplicationPad3d(1)(ember.ones(1, 1, 2, 2, 2)).shape
+        ember.Size([1, 1, 4, 4, 4])
+    """
+
+    _nd = 3
+    _mode = "replicate"
+
+
+class CircularPad1d(_PadNd):
+    r"""Pads the last 1 dim(s) (W) by wrapping around (periodic).
+
+    Args:
+        padding: int (every side) or ``(left, right)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.CircularPad1d(1)(ember.ones(1, 1, 2)).shape
+        ember.Size([1, 1, 4])
+    """
+
+    _nd = 1
+    _mode = "circular"
+
+
+class CircularPad2d(_PadNd):
+    r"""Pads the last 2 dim(s) (H, W) by wrapping around (periodic).
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.CircularPad2d(1)(ember.ones(1, 1, 2, 2)).shape
+        ember.Size([1, 1, 4, 4])
+    """
+
+    _nd = 2
+    _mode = "circular"
+
+
+class CircularPad3d(_PadNd):
+    r"""Pads the last 3 dim(s) (D, H, W) by wrapping around (periodic).
+
+    Args:
+        padding: int (every side) or ``(left, right, top, bottom, front, back)``.
+
+    Shape:
+        Each padded size grows by its two amounts, e.g.
+        :math:`W_{out} = W_{in} + \text{left} + \text{right}`.
+
+    Example:
+        >>> import ember
+        >>> from ember import nn
+        >>> nn.CircularPad3d(1)(ember.ones(1, 1, 2, 2, 2)).shape
+        ember.Size([1, 1, 4, 4, 4])
+    """
+
+    _nd = 3
+    _mode = "circular"

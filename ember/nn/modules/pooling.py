@@ -440,7 +440,7 @@ class LPPool2d(_LPPoolNd):
     Example:
         >>> import ember
         >>> from ember import nn
-        >>> nn.LPPool2d(1.2, (3, 2), stride=(2, 1))(ember.randn(20, 16, 50, 32)).shape
+        >>> nn.LPPool2d(1.2, (3, 2), stride=(2, 1))(ember.rand(20, 16, 50, 32)).shape
         ember.Size([20, 16, 24, 31])
     """
 

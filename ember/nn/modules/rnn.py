@@ -21,8 +21,8 @@ from ember.nn.parameter import Parameter
 from ember.nn.modules.module import Module
 from ember.nn._functional.linear import linear
 from ember.nn._functional.dropout import dropout as _dropout
-from ember.nn._functional.rnn import (run_direction, rnn_cell, lstm_cell, gru_cell,
-                                      np_int_list)
+from ember.nn._functional.rnn import rnn_cell, lstm_cell, gru_cell, np_int_list
+from ember.nn._functional.rnn_layer import run_layer
 from ember.nn._functional._seq_ops import stack0
 from ember.nn.utils.rnn import PackedSequence
 
@@ -135,9 +135,9 @@ class RNNBase(Module):
                 b = b_ih if kind == "GRU" or b_ih is None else b_ih + b_hh
                 xw = linear(x, w_ih, b)
                 k = layer * dirs + d
-                out, h, c = run_direction(kind, xw, batch_sizes, hx[k],
-                                          cx[k] if cx is not None else None,
-                                          (w_hh, b_hh, w_hr), d == 1, nonlin)
+                out, h, c = run_layer(kind, xw, batch_sizes, hx[k],
+                                      cx[k] if cx is not None else None,
+                                      (w_hh, b_hh, w_hr), d == 1, nonlin)
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)
@@ -159,13 +159,13 @@ class RNNBase(Module):
         if packed:
             data, batch_sizes = input.data, np_int_list(input.batch_sizes)
             batch, unbatched = batch_sizes[0], False
-            self._check_input(data, 2)
+            self._check_input(data)
         else:
             if input.dim() not in (2, 3):
                 raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
                                  f"{input.dim()}D instead")
             unbatched = input.dim() == 2
-            self._check_input(input, input.dim())
+            self._check_input(input)
             x = unsqueeze(input, 1) if unbatched else (
                 transpose(input, 0, 1) if self.batch_first else input)
             t_len, batch = x.shape[0], x.shape[1]
@@ -188,7 +188,12 @@ class RNNBase(Module):
                 out = transpose(out, 0, 1)
         return out, ((h_n, c_n) if is_lstm else h_n)
 
-    def _check_input(self, x, expected_dim):
+    def _check_input(self, x):
+        w = self.weight_ih_l0
+        if x.dtype != w.dtype:
+            raise ValueError(f"RNN input dtype ({_tname(x.dtype)}) does not match weight dtype "
+                             f"({_tname(w.dtype)}). Convert input: input.to({_tname(w.dtype)}), "
+                             f"or convert model: model.to({_tname(x.dtype)})")
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
@@ -225,6 +230,10 @@ class RNNBase(Module):
         if c0 is not None:
             _check_size(c0, csize, "hidden[1]")
         return h0, c0
+
+
+def _tname(dtype):
+    return "torch." + str(dtype).split(".")[-1]
 
 
 def _check_size(t, size, what):

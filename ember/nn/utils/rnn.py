@@ -51,10 +51,9 @@ class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sort
             batch_sizes = _tensor(np.asarray(batch_sizes, dtype=np.int64))
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
-    def _map(self, fn, indices_too):
-        idx = [fn(i) if (i is not None and indices_too) else i
-               for i in (self.sorted_indices, self.unsorted_indices)]
-        return type(self)(fn(self.data), self.batch_sizes, idx[0], idx[1])
+    def _map(self, fn):
+        return type(self)(fn(self.data), self.batch_sizes, self.sorted_indices,
+                          self.unsorted_indices)
 
     def to(self, *args, **kwargs):
         """The same sequence with ``data`` (and the indices, by device) moved/cast."""
@@ -73,13 +72,13 @@ class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sort
         return self.to("cpu")
 
     def double(self):
-        return self._map(lambda t: t.double(), False)
+        return self._map(lambda t: t.double())
 
     def float(self):
-        return self._map(lambda t: t.float(), False)
+        return self._map(lambda t: t.float())
 
     def half(self):
-        return self._map(lambda t: t.half(), False)
+        return self._map(lambda t: t.half())
 
     @property
     def is_cuda(self):
