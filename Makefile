@@ -21,7 +21,7 @@ $(VENV)/.demo-installed: $(VENV)/bin/activate pyproject.toml
 	touch $@
 
 demo: $(VENV)/.demo-installed
-	$(PY) examples/demo.py
+	$(PY) examples/convnet_digits.py
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -7,8 +7,9 @@
 
 from ember._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16,  # noqa: F401,A004
                           bfloat16, float32, float64, complex64, complex128,
-                          get_default_dtype, set_default_dtype, promote_types)
-from ember._tensor import Tensor, Size
+                          get_default_dtype, set_default_dtype, promote_types, finfo, iinfo)
+from ember._tensor import (Tensor, Size, memory_format, contiguous_format,  # noqa: F401
+                           preserve_format, channels_last, channels_last_3d)
 from ember.backend import Device as device_type, device  # noqa: F401
 from ember.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
                                       is_grad_enabled, is_inference_mode_enabled)
@@ -82,3 +83,9 @@ import ember.linalg as linalg  # noqa: E402,F401  (torch.linalg, not ember.ops.l
 import ember.fft as fft  # noqa: E402,F401
 from ember import nn  # noqa: E402,F401
 from ember import distributions  # noqa: E402,F401
+from ember import cuda, amp  # noqa: E402,F401
+from ember.backend.cuda import OutOfMemoryError  # noqa: E402,F401
+from ember.amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E402,F401
+                                     get_autocast_dtype, set_autocast_enabled,
+                                     set_autocast_dtype, is_autocast_cache_enabled,
+                                     set_autocast_cache_enabled, clear_autocast_cache)

@@ -211,3 +211,43 @@ def can_cast(src, dst):
     if src.category <= dst.category:
         return True
     return False
+
+
+class finfo:
+    """Machine limits of a floating dtype (``ember.finfo(ember.float32).eps``)."""
+
+    def __init__(self, type=None):
+        d = to_dtype(type) if type is not None else get_default_dtype()
+        if d.category not in (FLOAT, COMPLEX):
+            raise TypeError(f"finfo: {d} is not a floating point dtype")
+        d = d.to_real()
+        info = ml_dtypes.finfo(d.np) if d.name == "bfloat16" else np.finfo(d.np)
+        self.dtype = d.name
+        self.bits = d.itemsize * 8
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = float(info.resolution)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
+                f"eps={self.eps}, smallest_normal={self.tiny}, tiny={self.tiny}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``ember.iinfo(ember.int32).max``)."""
+
+    def __init__(self, type):
+        d = to_dtype(type)
+        if d.category not in (INT, BOOL):
+            raise TypeError(f"iinfo: {d} is not an integer dtype")
+        info = np.iinfo(d.np if d.category == INT else np.uint8)
+        self.dtype = d.name
+        self.bits = d.itemsize * 8
+        self.max = int(info.max) if d.category == INT else 1
+        self.min = int(info.min) if d.category == INT else 0
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -173,6 +173,9 @@ class Tensor:
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
 
     def is_contiguous(self, memory_format=None):
+        """Whether the elements are laid out densely in C order (or ``memory_format``'s)."""
+        if memory_format in (channels_last, channels_last_3d):
+            return self.stride() == channels_last_strides(self._data.shape, memory_format)
         return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self):
@@ -189,6 +192,29 @@ class Tensor:
 
     def get_device(self):
         return -1 if self._device.type == "cpu" else self._device.index
+
+    def is_pinned(self, device=None):
+        """Whether this CPU tensor is in pinned (page-locked) host memory."""
+        from ember.backend import cuda
+        return self._device.type == "cpu" and cuda.is_pinned(self._data)
+
+    def pin_memory(self, device=None):
+        """A copy in pinned host memory (``self`` if already pinned), so that
+        ``.cuda(non_blocking=True)`` copies asynchronously. Needs CUDA."""
+        from ember.backend import cuda
+        if self._device.type != "cpu":
+            raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be "
+                               f"pinned")
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available. "
+                               f"({cuda.NOT_AVAILABLE})")
+        if cuda.is_pinned(self._data):
+            return self
+        out = self.clone()  # stays in the graph; its node saves nothing, so the data can move
+        arr = cuda.pinned_empty(self._data.shape, self._data.dtype)
+        arr[...] = self._data
+        out._data = arr
+        return out
 
     # -- Python protocol --------------------------------------------------------------
     def __len__(self):
@@ -389,6 +415,50 @@ class Tensor:
     @property
     def _base_tensor(self):
         return self._base
+
+
+class memory_format:
+    """A memory layout: ``ember.contiguous_format``, ``preserve_format``, ``channels_last``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return (_memory_format_by_name, (self.name,))
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
+def _memory_format_by_name(name):
+    return globals()[name]
+
+
+def channels_last_perm(ndim, fmt):
+    """The dim order (outermost first) of ``fmt`` for ``ndim`` dims: NHWC, NDHWC."""
+    want = 4 if fmt is channels_last else 5
+    if ndim != want:
+        raise RuntimeError(f"required rank {want} tensor to use {fmt.name} format")
+    return (0,) + tuple(range(2, ndim)) + (1,)
+
+
+def channels_last_strides(shape, fmt):
+    """Element strides of a dense tensor of ``shape`` laid out in ``fmt``."""
+    if len(shape) != (4 if fmt is channels_last else 5):
+        return None
+    strides, step = [0] * len(shape), 1
+    for d in reversed(channels_last_perm(len(shape), fmt)):
+        strides[d] = step
+        step *= max(shape[d], 1)
+    return tuple(strides)
 
 
 class Size(tuple):

@@ -18,6 +18,8 @@ def parse_args(description, epochs, **extra):
     p.add_argument("--out", default=os.path.join("runs", os.path.splitext(
         os.path.basename(__import__("__main__").__file__))[0]))
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--stop-after", type=int, default=None,
+                   help="stop after this many epochs (as if interrupted; resume later)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for name, default in extra.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
@@ -134,7 +136,8 @@ def fit(args, states, make_loader, step, evaluate, title):
     if args.resume and os.path.exists(ckpt):
         start, losses = load_checkpoint(ckpt, **states)
         print(f"resumed from {ckpt} at epoch {start + 1}")
-    for epoch in range(start, args.epochs):
+    stop = args.epochs if args.stop_after is None else min(args.epochs, args.stop_after)
+    for epoch in range(start, stop):
         loader = make_loader(epoch)
         meter = Meter()
         bar = progress(loader, len(loader), f"epoch {epoch + 1}/{args.epochs}", args.quiet)

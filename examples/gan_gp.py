@@ -46,15 +46,15 @@ def mode_stats(gen, n=2000):
 
 
 def main():
-    args = parse_args("WGAN-GP on 8 Gaussians", epochs=10, steps=100, batch_size=128,
-                      lr=0.0005)
+    args = parse_args("WGAN-GP on 8 Gaussians", epochs=10, steps=100, batch_size=256,
+                      lr=0.001, critic_steps=5)
     ember.manual_seed(args.seed)
     gen, critic = mlp(2, 2), mlp(2, 1)
     g_opt = ember.optim.Adam(gen.parameters(), lr=args.lr, betas=(0.5, 0.9))
     c_opt = ember.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.9))
 
     def step(rng):
-        for _ in range(3):  # critic steps per generator step
+        for _ in range(args.critic_steps):  # critic steps per generator step
             real = real_batch(rng, args.batch_size)
             fake = gen(ember.randn(args.batch_size, 2)).detach()
             c_loss = critic(fake).mean() - critic(real).mean() + \

@@ -230,3 +230,15 @@ def test_out_argument_casting():
     assert out.dtype is ember.float64 and out.tolist() == [2.0, 3.0]
     with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
         ember.add(ember.ones(2), ember.ones(2), out=ember.zeros(2, dtype=ember.long))
+
+
+@pytest.mark.parametrize("scalar", ["np.float64(2.0)", "np.float32(2.0)", "np.float16(2.0)",
+                                    "np.int64(2)", "np.int8(2)", "np.complex128(2j)"])
+@pytest.mark.parametrize("dt", ["float16", "float32", "int32", "uint8", "bfloat16"])
+def test_numpy_scalars_promote_like_python_scalars(scalar, dt):
+    s = eval(scalar)
+    for op in (lambda a, b: a * b, lambda a, b: b + a, lambda a, b: a / b):
+        t = op(make(torch, dt, (2,)), s)
+        _skip_complex32(name(t.dtype))
+        e = op(make(ember, dt, (2,)), s)
+        assert name(e.dtype) == name(t.dtype), (scalar, dt)

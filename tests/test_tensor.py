@@ -399,3 +399,35 @@ def test_set_printoptions():
     finally:
         ember.set_printoptions(profile="default")
     assert repr(ember.tensor([1.2345])) == "tensor([1.2345])"
+
+
+# -- memory formats ---------------------------------------------------------------------------
+@pytest.mark.parametrize("expr", [
+    "x.clone()", "x.t().clone()", "x.t().contiguous()",
+    "x.t().clone(memory_format=m.contiguous_format)",
+    "m.zeros_like(x.t())", "m.full_like(x.t(), 2)", "m.empty_like(x.t())",
+    "x.t().detach().clone()",
+    "x.t() * 2", "x.t().exp()",
+])
+def test_layout_is_preserved_like_torch(expr):
+    e = eval(expr, {"x": ember.ones(2, 3), "m": ember})
+    t = eval(expr, {"x": torch.ones(2, 3), "m": torch})
+    assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()
+
+
+def test_channels_last():
+    for m in (ember, torch):
+        assert repr(m.channels_last).split(".")[1] == "channels_last"
+    a = np.arange(48.0).reshape(2, 2, 3, 4)
+    e, t = ember.tensor(a), torch.tensor(a)
+    ec, tc = e.contiguous(memory_format=ember.channels_last), \
+        t.contiguous(memory_format=torch.channels_last)
+    assert ec.stride() == tc.stride() and ec.tolist() == tc.tolist()
+    assert ec.is_contiguous(memory_format=ember.channels_last) and not ec.is_contiguous()
+    assert ec.contiguous().stride() == tc.contiguous().stride()
+    assert e.clone(memory_format=ember.channels_last).stride() == tc.stride()
+    x = ember.tensor(a, requires_grad=True)
+    x.contiguous(memory_format=ember.channels_last).sum().backward()
+    assert x.grad.shape == (2, 2, 3, 4)
+    with pytest.raises(RuntimeError):
+        ember.ones(2, 3).contiguous(memory_format=ember.channels_last)

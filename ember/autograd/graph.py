@@ -153,7 +153,7 @@ class AccumulateGrad(Node):
             var.grad = var.grad + g
         else:
             vg = var.grad
-            if vg._data.shape == g._data.shape and vg._data.flags.writeable:
+            if vg._data.shape == g._data.shape and getattr(vg._data.flags, "writeable", True):
                 vg._data += g._data
                 vg._bump()
             else:

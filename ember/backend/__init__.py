@@ -69,7 +69,10 @@ def device(spec, index=None):
         index = int(idx)
     if kind == "cpu" and index not in (None, 0):
         raise RuntimeError(f"cpu device index must be 0 or None, got {index}")
-    d = _cache[key] = Device(kind, index)
+    d = _cache.get((kind, index))  # "cuda:0" and ("cuda", 0) are one object: ops compare by `is`
+    if d is None:
+        d = _cache[(kind, index)] = Device(kind, index)
+    _cache[key] = d
     return d
 
 
@@ -79,12 +82,16 @@ cpu = device("cpu")
 def tensor_device(spec):
     """The concrete device a tensor is placed on (``cuda`` means the current CUDA device)."""
     d = device(spec)
+    if d.type == "cpu":
+        return cpu  # "cpu:0" too: CPU tensors all share one device object
     if d.type == "cuda":
         from ember.backend import cuda
         if d.index is None:
             d = device("cuda", cuda.current_device())
         if d.xp is None:
-            d.xp = cuda.xp()
+            cp = cuda.xp()  # RuntimeError naming CuPy on machines without CUDA
+            cuda.check_index(d.index)
+            d.xp = cp
     return d
 
 

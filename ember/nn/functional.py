@@ -10,5 +10,8 @@ from ember.nn._functional.distance import *  # noqa: F401,F403
 from ember.nn._functional.conv import *  # noqa: F401,F403
 from ember.nn._functional.pooling import *  # noqa: F401,F403
 from ember.nn._functional.spatial import *  # noqa: F401,F403
+from ember.nn._functional.adaptive import *  # noqa: F401,F403
+from ember.nn._functional.sampling import *  # noqa: F401,F403
+from ember.nn._functional import _spatial_torch_api  # noqa: F401  (torch.conv2d, ...)
 from ember.nn._functional.attention import *  # noqa: F401,F403
 from ember.nn._functional import _torch_api  # noqa: F401,E402  (torch.softmax, Tensor.log_softmax, ...)

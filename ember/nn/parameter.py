@@ -109,6 +109,11 @@ class _Uninitialized:
     def __repr__(self):
         return f"<{type(self).__name__}>"
 
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self._requires_grad, self._device, self.dtype)
+        return memo[id(self)]
+
     def __reduce_ex__(self, proto):
         return (type(self), (self._requires_grad, str(self._device), self.dtype))
 

@@ -17,6 +17,7 @@ from ember.ops._util import broadcast_mismatch, fit_scalar
 
 
 REGISTRY = {}
+_new = object.__new__
 
 
 class Primitive:
@@ -32,10 +33,14 @@ class Primitive:
         view: the output shares memory with input 0 (a view, like ``transpose``).
         fuse: for elementwise ops, the scalar expression the JIT can fuse.
         nondiff_outputs: positions of outputs that never require grad (e.g. indices).
+
+    ``amp`` is None unless autocast is on and lists this op: then it is the hook
+    ``amp(prim, args) -> args`` that casts the inputs (installed by ``ember.amp``), and
+    ``_unary`` (the unary fast path) is off so every call reaches :func:`apply`.
     """
 
     __slots__ = ("name", "forward", "vjp", "save", "save_output", "n_out", "differentiable",
-                 "view", "fuse", "nondiff_outputs", "node_name", "ufunc")
+                 "view", "fuse", "nondiff_outputs", "node_name", "ufunc", "amp", "_unary")
 
     def __init__(self, name, forward, *, save="all", save_output=False, n_out=1,
                  differentiable=True, view=False, fuse=None, nondiff_outputs=(), ufunc=None):
@@ -51,7 +56,13 @@ class Primitive:
         self.fuse = fuse
         self.nondiff_outputs = nondiff_outputs
         self.node_name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+        self.set_amp(None)
         REGISTRY[name] = self
+
+    def set_amp(self, hook):
+        """Install (or with None remove) the autocast hook of this op."""
+        self.amp = hook
+        self._unary = self.n_out == 1 and not self.view and hook is None
 
     def defvjp(self, fn):
         """Register the gradient rule (used as a decorator below the forward)."""
@@ -59,7 +70,7 @@ class Primitive:
         return fn
 
     def __call__(self, *args, **params):
-        if len(args) == 1 and self.n_out == 1 and not self.view:  # unary hot path
+        if len(args) == 1 and self._unary:  # unary hot path
             x = args[0]
             if isinstance(x, Tensor):
                 dev = x._device
@@ -165,9 +176,11 @@ _FLOAT_KINDS = "fcV"
 def apply_binary(prim, x, y):
     """Hot path of a binary ufunc primitive: ``x`` a tensor, ``y`` a tensor of the same
     dtype and device or a Python scalar that needs no promotion."""
+    if prim.amp is not None:  # autocast lists this op
+        return apply(prim, (x, y), _NO_PARAMS)
     dev = x._device
     if type(y) is Tensor or isinstance(y, Tensor):
-        if y._device is not dev:
+        if y._device is not dev:  # apply raises PyTorch's error (or moves a CPU scalar)
             return apply(prim, (x, y), _NO_PARAMS)
         try:
             out = prim.ufunc(x._data, y._data)
@@ -189,6 +202,8 @@ def apply_binary(prim, x, y):
 
 def apply_rbinary(prim, x, y):
     """Hot path with a Python scalar ``x`` first (``2.0 - t``)."""
+    if prim.amp is not None:  # autocast lists this op
+        return apply(prim, (x, y), _NO_PARAMS)
     dev = y._device
     try:
         out = prim.ufunc(x, y._data)
@@ -200,17 +215,18 @@ def apply_rbinary(prim, x, y):
     return res
 
 
-def _edge_meta(a):
-    if type(a) is not Tensor and not isinstance(a, Tensor) or not a._requires_grad:
-        return None, None
-    return edge_of(a), (a._data.shape, a._data.dtype)
-
-
 def _record_fast(prim, x, y, res):
-    """``_record`` for two positional inputs, one output, no params (the common case)."""
-    node = PrimNode.__new__(PrimNode)
-    ex, mx = _edge_meta(x)
-    ey, my = _edge_meta(y)
+    """``_record`` for two positional inputs, one output, no params (the common case);
+    written out flat because it runs for every recorded binary op."""
+    node = _new(PrimNode)
+    if isinstance(x, Tensor) and x._requires_grad:
+        ex, mx = edge_of(x), (x._data.shape, x._data.dtype)
+    else:
+        ex = mx = None
+    if isinstance(y, Tensor) and y._requires_grad:
+        ey, my = edge_of(y), (y._data.shape, y._data.dtype)
+    else:
+        ey = my = None
     node._init((ex, ey), (mx, my))
     node.prim = prim
     node.params = _NO_PARAMS
@@ -254,21 +270,26 @@ def _ver(a):
 
 def apply(prim, args, params):
     """Run primitive ``prim`` on ``args`` (tensors and scalars); record a node if needed."""
+    if prim.amp is not None:  # autocast lists this op: its hook casts the inputs
+        args = prim.amp(prim, args)
     arrays = []
     dev = None
     grad = False
+    mixed = False
     for a in args:
         if isinstance(a, Tensor):
             d = a._device
             if dev is None:
                 dev = d
-            elif d is not dev and a._data.ndim:
-                raise _device_error(prim.name, dev, d)
+            elif d is not dev:
+                mixed = True
             arrays.append(a._data)
             if a._requires_grad:
                 grad = True
         else:
             arrays.append(a)
+    if mixed:
+        dev, arrays = _common_device(prim, args, arrays)
     try:
         out = prim.forward(dev.xp, *arrays, **params)
     except ValueError as e:
@@ -286,6 +307,25 @@ def apply(prim, args, params):
         diff = tuple(r for i, r in enumerate(res) if i not in prim.nondiff_outputs)
         _record(prim, args, params, diff, out, dev, res)
     return res
+
+
+def _common_device(prim, args, arrays):
+    """The device of an op whose tensors are on several devices, and its arrays there.
+
+    Like PyTorch, a 0-d CPU tensor may join tensors on one other device (it is copied
+    there); any other mix raises PyTorch's error naming the first two devices.
+    """
+    dev = None
+    for a in args:
+        if isinstance(a, Tensor) and not (a._device.type == "cpu" and a._data.ndim == 0):
+            if dev is None:
+                dev = a._device
+            elif a._device is not dev:
+                raise _device_error(prim.name, dev, a._device)
+    if dev is None:  # only 0-d tensors: the CPU ones join the first non-CPU one
+        dev = next(a._device for a in args if isinstance(a, Tensor) and a._device.type != "cpu")
+    return dev, [dev.xp.asarray(arr) if isinstance(a, Tensor) and a._device is not dev else arr
+                 for a, arr in zip(args, arrays)]
 
 
 def _mark_view(res, x, prim, params):

@@ -64,7 +64,10 @@ def fit_scalar(v, npd):
 
     NumPy treats Python scalars as "weak" (the array's dtype wins) except for ml_dtypes'
     bfloat16, and refuses ints out of an integer dtype's range, which PyTorch wraps around.
+    NumPy scalars are not weak at all, so they become Python scalars first.
     """
+    if isinstance(v, np.generic):
+        v = v.item()
     kind = npd.kind
     if kind == "V" and v is not None:
         return npd.type(v)
@@ -161,7 +164,7 @@ def _write(x, res, op):
             or np.broadcast_shapes(res._data.shape, x._data.shape) != x._data.shape):
         raise RuntimeError(f"{prefix}output with shape {list(x._data.shape)} doesn't match "
                            f"the broadcast shape {list(res._data.shape)}")
-    if not x._data.flags.writeable:
+    if not getattr(x._data.flags, "writeable", True):  # CuPy arrays have no such flag
         if 0 in x._data.strides and x._data.size > 1:
             raise RuntimeError(f"{prefix}unsupported operation: more than one element of the "
                                f"written-to tensor refers to a single memory location. Please "

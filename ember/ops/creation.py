@@ -2,6 +2,7 @@
 
 import builtins as _builtins
 import operator as _operator
+import warnings as _warnings
 
 import numpy as np
 
@@ -225,9 +226,16 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
 
 
 def _like(fill, x, dtype, device, requires_grad):
-    dt = x.dtype if dtype is None else dtype
-    dev = x.device if device is None else device
-    return _filled(fill, x.shape, dt, dev, requires_grad)
+    """A tensor shaped like ``x``; on ``x``'s device it keeps ``x``'s memory layout."""
+    dt = x.dtype if dtype is None else _dtype.to_dtype(dtype)
+    dev = x.device if device is None else tensor_device(device)
+    if dev is not x._device:
+        return _filled(fill, x.shape, dt, dev, requires_grad)
+    xp = dev.xp
+    arr = xp.empty_like(x._data, dtype=dt.np) if fill is None else \
+        xp.full_like(x._data, fill, dtype=dt.np)
+    out = _wrap(arr, dev)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
@@ -282,6 +290,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None,
           layout=None):
     """Deprecated ``torch.range``: like :func:`arange` but includes ``end``; float by default."""
+    _warnings.warn("ember.range is deprecated and will be removed in a future release because "
+                   "its behavior is inconsistent with Python's range builtin. Instead, use "
+                   "ember.arange, which produces values in [start, end).", UserWarning,
+                   stacklevel=2)
     if end is None:
         start, end = 0, start
     start, end, step = _num(start), _num(end), _num(step)

@@ -3,7 +3,8 @@
 import numpy as np
 
 from ember import _dtype
-from ember._tensor import Tensor, _wrap
+from ember._tensor import (Tensor, _wrap, contiguous_format, preserve_format,
+                           channels_last_perm)
 from ember.backend import tensor_device, Device
 from ember.ops import elementwise as E
 from ember.ops import views as V
@@ -13,34 +14,51 @@ from ember.ops._util import commit_inplace, replace_values
 
 # -- copies and conversions ------------------------------------------------------------------
 @primitive("clone", save="none")
-def _clone(xp, x):
-    return x.copy()
+def _clone(xp, x, order="K", perm=None):
+    """A copy in C order, in the input's own layout ("K", PyTorch's preserve_format), or
+    dense in the dim order ``perm`` (channels-last layouts)."""
+    if perm is None:
+        return x.copy(order=order)
+    return xp.ascontiguousarray(x.transpose(perm)).transpose(tuple(np.argsort(perm).tolist()))
 
 
 _clone.defvjp(lambda ctx, g: (g,))
 
 
 def clone(input, *, memory_format=None):
-    """A copy of ``input`` that stays in the graph."""
-    return _clone(input)
+    """A copy of ``input`` that stays in the graph; it keeps ``input``'s memory layout unless
+    ``memory_format`` (``ember.contiguous_format``, ``ember.channels_last``) says otherwise."""
+    if memory_format is None or memory_format is preserve_format:
+        return _clone(input)
+    return _layout_copy(input, memory_format)
 
 
 def contiguous(input, memory_format=None):
-    """``input`` itself when C-contiguous, else a contiguous copy."""
-    return input if input._data.flags.c_contiguous else _clone(input)
+    """``input`` itself when already laid out in ``memory_format`` (C order by default),
+    else a copy that is."""
+    fmt = contiguous_format if memory_format is None else memory_format
+    if input.is_contiguous(memory_format=fmt):
+        return input
+    return _layout_copy(input, fmt)
+
+
+def _layout_copy(x, fmt):
+    if fmt is contiguous_format:
+        return _clone(x, order="C")
+    return _clone(x, perm=channels_last_perm(x._data.ndim, fmt))
 
 
 @primitive("to_device", save="none")
-def _to_device(xp, x, device):
+def _to_device(xp, x, device, non_blocking=False):
+    from ember.backend import cuda  # host/device copies (async from pinned memory) live there
     if device.type == "cpu":
-        return x.get() if hasattr(x, "get") else x
-    with device.xp.cuda.Device(device.index):
-        return device.xp.asarray(x)
+        return cuda.to_host(x)
+    return cuda.to_device(x, device.index, non_blocking)
 
 
 @_to_device.defvjp
 def _(ctx, g):
-    return (_to_device(g, device=ctx.params["src"]),)
+    return (_move(g, ctx.params["src"]),)
 
 
 def _parse_to(args, kwargs):
@@ -65,7 +83,7 @@ def to(self, *args, non_blocking=False, copy=False, memory_format=None, **kwargs
     if dev is not None:
         d = tensor_device(dev)
         if d is not self._device:
-            out = _move(out, d)
+            out = _move(out, d, non_blocking)
     if dt is not None:
         npd = _dtype.to_dtype(dt).np
         if out._data.dtype != npd:
@@ -75,10 +93,11 @@ def to(self, *args, non_blocking=False, copy=False, memory_format=None, **kwargs
     return out
 
 
-def _move(t, d):
+def _move(t, d, non_blocking=False):
     from ember.ops._registry import apply
     prim = _to_device
-    res = apply(prim, (t,), {"device": d})
+    res = apply(prim, (t,), {"device": d, "non_blocking": non_blocking})
+    res._device = d  # apply wraps the output on its input's device
     if res._node is not None:
         res._node.params = {"device": d, "src": t._device}
     return res
@@ -89,8 +108,10 @@ def cpu(self, memory_format=None):
 
 
 def cuda(self, device=None, non_blocking=False, memory_format=None):
+    """A copy on GPU ``device`` (default: current); asynchronous from pinned memory with
+    ``non_blocking=True``."""
     return to(self, "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int)
-                                                   else device))
+                                                   else device), non_blocking=non_blocking)
 
 
 def _caster(dt):
@@ -203,7 +224,8 @@ def _ufunc_inplace(fn, ufunc, name):
         from ember.autograd.grad_mode import STATE
         if (STATE.enabled and (self._requires_grad or isinstance(other, Tensor) and
                                other._requires_grad)) or alpha != 1 or \
-                self._data.dtype.kind not in "fcV" or not self._data.flags.writeable:
+                self._data.dtype.kind not in "fcV" or \
+                not getattr(self._data.flags, "writeable", True):  # CuPy has no such flag
             return generic(self, other, **({"alpha": alpha} if alpha != 1 else {}))
         o = _direct_operand(self, other)
         if o is None:

@@ -234,15 +234,22 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples "
                            "without replacement")
+    sums = rows.sum(axis=1, keepdims=True)
+    if (sums <= 0).any():
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
+                           "probabilities <= 0)")
     rng = _gen(generator, input.device)._rng
-    outs = []
-    for r in rows:
-        s = r.sum()
-        if s <= 0:
-            raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
-                               "probabilities <= 0)")
-        outs.append(rng.choice(len(r), size=num_samples, replace=replacement, p=r / s))
-    arr = np.stack(outs).reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
+    probs = rows / sums
+    if replacement:  # inverse-CDF sampling, all rows at once
+        cdf = np.cumsum(probs, axis=1)
+        cdf[:, -1] = 1.0
+        u = rng.random((rows.shape[0], num_samples))
+        outs = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
+    else:  # Gumbel top-k: the k largest of log p + Gumbel noise, in order
+        with np.errstate(divide="ignore"):
+            keys = np.log(probs) - np.log(-np.log(rng.random(probs.shape)))
+        outs = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    arr = outs.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
     return _finish(arr, input.device, False)
 
 

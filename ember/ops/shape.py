@@ -209,7 +209,7 @@ def _flip(xp, x, dims):
 _flip.defvjp(lambda ctx, g: (_flip(g, dims=ctx.params["dims"]),))
 
 
-def flip(input, dims):
+def flip(input, *dims):
     """A copy of ``input`` with the order of elements reversed along ``dims``.
 
     Example:
@@ -219,6 +219,8 @@ def flip(input, dims):
                 [1, 2]])
     """
     nd = input._data.ndim
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
     dims = _dim_list(dims, nd, "flip")
     return _flip(input, dims=dims if nd else ())
 

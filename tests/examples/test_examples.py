@@ -31,7 +31,7 @@ def test_mlp_digits_reaches_target(tmp_path, monkeypatch):
 def test_resume_continues_exactly(tmp_path, monkeypatch):
     straight, split = tmp_path / "straight", tmp_path / "split"
     _run("mlp_digits", monkeypatch, "--out", str(straight), "--epochs", "3")
-    _run("mlp_digits", monkeypatch, "--out", str(split), "--epochs", "2")
+    _run("mlp_digits", monkeypatch, "--out", str(split), "--epochs", "3", "--stop-after", "2")
     _run("mlp_digits", monkeypatch, "--out", str(split), "--epochs", "3", "--resume")
     a = ember.load(straight / "checkpoint.pt")
     b = ember.load(split / "checkpoint.pt")

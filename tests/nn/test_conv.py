@@ -8,7 +8,7 @@ import pytest
 import ember
 import ember.nn as enn
 import ember.nn.functional as EF
-import ember.ops.conv as conv_ops
+import ember.ops._conv_kernels as conv_kernels
 from tests.harness import OpInfo, op_tests
 
 try:
@@ -93,14 +93,15 @@ def _pair(shape, rng, dtype=np.float32, scale=1.0):
 
 
 @needs_torch
-@pytest.mark.parametrize("chunk", [None, 4096])
+@pytest.mark.parametrize("chunk,workers", [(None, None), (4096, None), (4096, 1)])
 @pytest.mark.parametrize("cfg", [
     dict(stride=1, padding=1), dict(stride=2, padding=2, dilation=2),
     dict(stride=(1, 2), groups=4), dict(padding="same"),
 ])
-def test_conv2d_float32_vs_torch(cfg, chunk, monkeypatch):
-    if chunk is not None:  # force many chunks through the im2col loop
-        monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk)
+def test_conv2d_float32_vs_torch(cfg, chunk, workers, monkeypatch):
+    if chunk is not None:  # force many chunks through the chunk loop (threaded or not)
+        monkeypatch.setattr(conv_kernels, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(conv_kernels, "WORKERS", workers)
     rng = np.random.default_rng(0)
     xe, xt = _pair((9, 8, 11, 10), rng)
     we, wt = _pair((12, 8 // cfg.get("groups", 1), 3, 3), rng, scale=0.3)
@@ -117,10 +118,32 @@ def test_conv2d_float32_vs_torch(cfg, chunk, monkeypatch):
 
 
 @needs_torch
+@pytest.mark.parametrize("copy_below,copy_rows", [(0, 0), (1000, 0)])
+@pytest.mark.parametrize("nd,groups", [(1, 1), (2, 2), (3, 1)])
+def test_weight_grad_paths_vs_torch(nd, groups, copy_below, copy_rows, monkeypatch):
+    """Stride-1 weight gradients: per-offset matmuls on shifted views, or copied columns."""
+    monkeypatch.setattr(conv_kernels, "WGRAD_COPY_BELOW", copy_below)
+    monkeypatch.setattr(conv_kernels, "WGRAD_COPY_ROWS", copy_rows)
+    rng = np.random.default_rng(6)
+    xs, ws = (3, 4) + (9, 7, 5)[:nd], (6, 4 // groups) + (3, 2, 3)[:nd]
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    grads = []
+    for m in (ember, torch):
+        xt, wt = m.tensor(x, requires_grad=True), m.tensor(w, requires_grad=True)
+        y = getattr(m.nn.functional, f"conv{nd}d")(xt, wt, padding=1, dilation=2 if nd == 2
+                                                    else 1, groups=groups)
+        (y * y).sum().backward()
+        grads.append((xt.grad.numpy(), wt.grad.numpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@needs_torch
 @pytest.mark.parametrize("fn,wshape,kw", [
     ("conv2d", (4, 3, 3, 3), dict(stride=2, padding=1)),
     ("conv1d", (6, 1, 3), dict(dilation=2, groups=3)),
     ("conv_transpose2d", (3, 2, 3, 2), dict(stride=2, padding=1, output_padding=1)),
+    ("conv_transpose2d", (3, 2, 3, 2), dict(dilation=(2, 3), output_padding=(1, 2), padding=1)),
 ])
 def test_double_backward_vs_torch(fn, wshape, kw):
     rng = np.random.default_rng(1)

@@ -495,3 +495,49 @@ def test_torch_namespace_spellings():
              (lambda m, v: v.hardshrink(0.3), None)]
     for fn, _ in pairs:
         np.testing.assert_allclose(_np(fn(ember, e)), _np(fn(torch, t)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["linear", "layernorm", "batchnorm1d", "gelu", "softmax", "silu",
+                                  "groupnorm", "elu"])
+def test_low_precision_keeps_dtype_and_matches_torch(dt, name):
+    make, inputs = LAYERS[name]
+    ed, td = getattr(ember, dt), getattr(torch, dt)
+    torch.manual_seed(0)
+    tm, em = make(torch.nn).to(td), make(ember.nn).to(ed)
+    em.load_state_dict({k: ember.tensor(v.float().numpy()).to(ed)
+                        for k, v in tm.state_dict().items()})
+    x = inputs[0].astype(np.float32)
+    ex, tx = ember.tensor(x).to(ed).requires_grad_(), torch.tensor(x).to(td).requires_grad_()
+    ey, ty = em(ex), tm(tx)
+    assert ey.dtype is ed
+    ey.float().sum().backward()
+    ty.float().sum().backward()
+    tol = 0.05 if dt == "bfloat16" else 5e-3
+    np.testing.assert_allclose(_np(ey.float()), _np(ty.float()), atol=tol, rtol=tol)
+    np.testing.assert_allclose(_np(ex.grad.float()), _np(tx.grad.float()), atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("name,shape", [("LazyBatchNorm1d", (4, 3)),
+                                        ("LazyBatchNorm2d", (2, 3, 4, 4)),
+                                        ("LazyBatchNorm3d", (2, 3, 2, 2, 2)),
+                                        ("LazyInstanceNorm1d", (2, 3, 5)),
+                                        ("LazyInstanceNorm2d", (2, 3, 4, 4))])
+def test_lazy_norms_match_torch(name, shape):
+    em, tm = getattr(ember.nn, name)(), getattr(torch.nn, name)()
+    assert repr(em) == repr(tm)
+    x = rnd(*shape).astype(np.float32)
+    np.testing.assert_allclose(_np(em(ember.tensor(x))), _np(tm(torch.tensor(x))), atol=1e-5)
+    assert type(em).__name__ == type(tm).__name__ and repr(em) == repr(tm)
+    for (k, a), (k2, b) in zip(em.state_dict().items(), tm.state_dict().items()):
+        assert k == k2
+        np.testing.assert_allclose(_np(a), _np(b), atol=1e-6, err_msg=k)
+
+
+def test_inplace_activation_after_norm_layers():
+    """Norm layers do not save their output: Conv/BN/ReLU(inplace) patterns backprop."""
+    def build(nn):
+        return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(inplace=True),
+                             nn.Linear(6, 6), nn.LayerNorm(6), nn.ReLU(inplace=True),
+                             nn.Unflatten(1, (2, 3)), nn.GroupNorm(2, 2), nn.ReLU(True))
+    run_both(build, [rnd(8, 4)])

@@ -251,6 +251,21 @@ def test_multi_margin():
           gradgrad=False)
 
 
+def test_multilabel_margin_and_triplet_with_distance():
+    t = np.array([[3, 0, -1, 1], [1, 2, 3, -1], [0, 0, 2, -1], [-1, 1, 2, 3]])
+    for r in REDS:
+        check(lambda m, F, x, t: F.multilabel_margin_loss(x, t, reduction=r),
+              dict(x=rn(4, 4), t=t), ["x"], gradgrad=False)
+        check(lambda m, F, a, b, c: F.triplet_margin_with_distance_loss(a, b, c, swap=True,
+                                                                        reduction=r),
+              dict(a=rn(5, 4), b=rn(5, 4), c=rn(5, 4)), ["a", "b", "c"])
+        check(lambda m, F, a, b, c: F.triplet_margin_with_distance_loss(
+            a, b, c, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), margin=0.5,
+            reduction=r), dict(a=rn(5, 4), b=rn(5, 4), c=rn(5, 4)), ["a", "b", "c"])
+    check(lambda m, F, x, t: F.multilabel_margin_loss(x, t), dict(x=rn(4), t=np.array(
+        [2, -1, 0, 0])), ["x"], gradgrad=False)
+
+
 def test_bce_boundaries_match_torch():
     # inputs of exactly 0 and 1: the log clamp gives 100 and PyTorch's finite gradient
     a = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
@@ -386,6 +401,11 @@ def _same_error(fe, ft):
     lambda m, F: F.triplet_margin_loss(m.randn(3, 4), m.randn(3, 4), m.randn(4)),
     lambda m, F: F.mse_loss(m.randn(3, 4), m.randn(3, 4), weight=m.rand(4)),
     lambda m, F: F.gaussian_nll_loss(m.randn(3, 5), m.randn(3, 5), m.ones(5)),
+    lambda m, F: F.multilabel_margin_loss(m.randn(3, 4), m.zeros(3, 3, dtype=m.int64)),
+    lambda m, F: F.multilabel_margin_loss(m.randn(3, 4), m.full((3, 4), 5, dtype=m.int64)),
+    lambda m, F: F.multilabel_margin_loss(m.randn(3, 4), m.zeros(3, 4)),
+    lambda m, F: F.triplet_margin_with_distance_loss(m.randn(3, 4), m.randn(3, 4),
+                                                     m.randn(3, 4), margin=0),
 ])
 def test_errors_match_torch(case):
     _same_error(lambda: case(ember, EF), lambda: case(torch, TF))
@@ -436,6 +456,8 @@ MODULES = [
     ("MultiMarginLoss", dict(p=2, margin=0.5), (rn(3, 4), np.array([0, 3, 1]))),
     ("PoissonNLLLoss", dict(full=True), (rn(3, 4), ru(3, 4, hi=4))),
     ("GaussianNLLLoss", dict(full=True), (rn(3, 4), rn(3, 4), ru(3, 4, lo=0.1))),
+    ("MultiLabelMarginLoss", dict(), (rn(2, 4), np.array([[3, 0, -1, 1], [1, 2, 3, -1]]))),
+    ("TripletMarginWithDistanceLoss", dict(swap=True), (rn(3, 4), rn(3, 4), rn(3, 4))),
 ]
 
 

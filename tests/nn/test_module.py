@@ -556,3 +556,10 @@ def test_parameter_from_non_leaf_and_int():
     with pytest.raises(RuntimeError, match="floating point"):
         nn.Parameter(ember.tensor([1, 2]))
     assert not nn.Parameter(ember.tensor([1, 2]), requires_grad=False).requires_grad
+
+
+def test_lazy_module_copy_and_pickle_before_first_call():
+    for clone in (copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))):
+        m = clone(nn.LazyLinear(3))
+        assert m(ember.ones(2, 4)).shape == (2, 3) and type(m) is nn.Linear
+        assert len(m._forward_pre_hooks) == 0

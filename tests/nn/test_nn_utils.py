@@ -84,7 +84,8 @@ def test_weight_norm_matches_torch(dim):
     torch.manual_seed(0)
     with pytest.warns(FutureWarning):
         tm = torch.nn.utils.weight_norm(torch.nn.Linear(4, 3), dim=dim)
-    em = nn.utils.weight_norm(nn.Linear(4, 3), dim=dim)
+    with pytest.warns(FutureWarning):
+        em = nn.utils.weight_norm(nn.Linear(4, 3), dim=dim)
     assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
     _copy_linear(tm, em)
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
@@ -103,6 +104,7 @@ def test_weight_norm_matches_torch(dim):
         nn.utils.remove_weight_norm(em)
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_weight_norm_twice_raises():
     m = nn.utils.weight_norm(nn.Linear(2, 2))
     with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"):
@@ -141,3 +143,101 @@ def test_spectral_norm_sigma_is_top_singular_value():
     nn.utils.remove_spectral_norm(m)
     assert [n for n, _ in m.named_parameters()] == ["bias", "weight"]
     assert list(m.state_dict()) == ["bias", "weight"]
+
+
+# -- parametrize -------------------------------------------------------------------------------
+def _copy_all(tm, em):
+    em.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_parametrized_weight_norm_matches_torch(dim):
+    torch.manual_seed(0)
+    P, TP = nn.utils.parametrizations, torch.nn.utils.parametrizations
+    tm, em = TP.weight_norm(torch.nn.Linear(4, 3), dim=dim), P.weight_norm(nn.Linear(4, 3), dim=dim)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    assert type(em).__name__ == type(tm).__name__ == "ParametrizedLinear"
+    assert repr(em) == repr(tm)
+    _copy_all(tm, em)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    ty, ey = tm(torch.tensor(x)), em(ember.tensor(x))
+    np.testing.assert_allclose(_np(ey), _np(ty), rtol=1e-5, atol=1e-6)
+    (ty ** 2).sum().backward()
+    (ey ** 2).sum().backward()
+    tp = dict(tm.named_parameters())
+    for name, p in em.named_parameters():
+        np.testing.assert_allclose(_np(p.grad), _np(tp[name].grad), rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+
+def test_parametrized_spectral_norm_matches_torch():
+    torch.manual_seed(0)
+    P, TP = nn.utils.parametrizations, torch.nn.utils.parametrizations
+    tm, em = TP.spectral_norm(torch.nn.Linear(5, 4)), P.spectral_norm(nn.Linear(5, 4))
+    assert list(em.state_dict()) == list(tm.state_dict())
+    _copy_all(tm, em)
+    x = np.random.default_rng(1).standard_normal((3, 5)).astype(np.float32)
+    for _ in range(2):
+        ty, ey = tm(torch.tensor(x)), em(ember.tensor(x))
+        np.testing.assert_allclose(_np(ey), _np(ty), rtol=1e-4, atol=1e-5)
+        ty.sum().backward()
+        ey.sum().backward()
+    np.testing.assert_allclose(_np(em.parametrizations.weight.original.grad),
+                               _np(tm.parametrizations.weight.original.grad), rtol=1e-4,
+                               atol=1e-5)
+    fresh = P.spectral_norm(nn.Linear(6, 4))  # 15 power iterations at registration
+    assert np.linalg.svd(_np(fresh.weight), compute_uv=False)[0] == pytest.approx(1, rel=1e-2)
+
+
+def test_register_and_remove_parametrization():
+    parametrize = nn.utils.parametrize
+
+    class Double(nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+        def right_inverse(self, x):
+            return x / 2
+
+    m = nn.Linear(3, 3)
+    w = m.weight
+    before = _np(w).copy()
+    parametrize.register_parametrization(m, "weight", Double())
+    assert parametrize.is_parametrized(m) and parametrize.is_parametrized(m, "weight")
+    assert not parametrize.is_parametrized(m, "bias")
+    assert m.parametrizations.weight.original is w  # the same Parameter object
+    np.testing.assert_allclose(_np(m.weight), before, rtol=1e-6)
+    assert [n for n, _ in m.named_parameters()] == ["bias", "parametrizations.weight.original"]
+    m.weight = ember.ones(3, 3)  # goes through right_inverse
+    np.testing.assert_allclose(_np(w), 0.5)
+    m(ember.ones(1, 3)).sum().backward()
+    np.testing.assert_allclose(_np(w.grad), 2.0)
+    with parametrize.cached():
+        assert m.weight is m.weight
+    parametrize.register_parametrization(m, "weight", Double())  # chained
+    np.testing.assert_allclose(_np(m.weight), 2.0)
+    assert parametrize.type_before_parametrizations(m) is nn.Linear
+    parametrize.remove_parametrizations(m, "weight")
+    assert type(m) is nn.Linear and isinstance(m.weight, nn.Parameter) and m.weight is w
+    np.testing.assert_allclose(_np(m.weight), 2.0)
+    assert not parametrize.is_parametrized(m)
+    with pytest.raises(ValueError, match="does not have a parametrization"):
+        parametrize.remove_parametrizations(m, "weight")
+
+
+def test_parametrized_module_copy_and_pickle():
+    import copy
+    import pickle
+    m = nn.utils.parametrizations.weight_norm(nn.Linear(3, 2))
+    c = copy.deepcopy(m)
+    np.testing.assert_allclose(_np(c.weight), _np(m.weight))
+    assert c.parametrizations.weight.original0 is not m.parametrizations.weight.original0
+    with pytest.raises(RuntimeError, match="only supported through state_dict"):
+        pickle.dumps(m)
+
+
+def test_skip_init():
+    m = nn.utils.skip_init(nn.Linear, 3, 2)
+    assert isinstance(m, nn.Linear) and m.weight.shape == (2, 3)
+    with pytest.raises(RuntimeError, match="must support a 'device' arg"):
+        nn.utils.skip_init(nn.ReLU)

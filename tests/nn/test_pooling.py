@@ -195,3 +195,19 @@ def test_unpool_modules_vs_torch():
     np.testing.assert_array_equal(
         eu(e_out, e_idx, output_size=(5, 7)).numpy(),
         tu(t_out, t_idx, output_size=(5, 7)).numpy())
+
+
+@needs_torch
+def test_max_pool_backward_nonfinite_and_nan_inputs():
+    a = np.random.default_rng(4).standard_normal((1, 2, 4, 6)).astype(np.float32)
+    a[0, 0, 1, 1] = np.nan
+    for k, s in ((2, 2), (3, 1)):
+        xe, xt = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        ye, yt = EF.max_pool2d(xe, k, s), torch.nn.functional.max_pool2d(xt, k, s)
+        gg = np.ones(tuple(yt.shape), dtype=np.float32)
+        gg.flat[-1] = np.inf
+        ye.backward(ember.tensor(gg))
+        yt.backward(torch.tensor(gg))
+        np.testing.assert_array_equal(ye.detach().numpy(), yt.detach().numpy())
+        np.testing.assert_array_equal(np.isnan(xe.grad.numpy()), np.isnan(xt.grad.numpy()))
+        np.testing.assert_array_equal(np.isinf(xe.grad.numpy()), np.isinf(xt.grad.numpy()))

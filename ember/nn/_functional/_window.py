@@ -128,35 +128,54 @@ def _(ctx, g):
 def _argmax_masks(xp, x, out, ksize, stride, padding, dilation):
     """Yield ``(slices, mask)`` per offset; masks mark each window's first maximum."""
     xpad = _pad_to(xp, x, padding, _lowest(x.dtype))
+    nan = x.dtype.kind in "fc" and bool(xp.isnan(out).any())
     taken = None
     n = int(np.prod(ksize))
     for i, (offs, sl) in enumerate(_offset_slices(ksize, out.shape[2:], stride, dilation)):
         v = xpad[sl]
-        m = (v == out) | (v != v)  # a NaN window routes to its first NaN
+        m = v == out
+        if nan:  # a NaN window routes to its first NaN
+            m |= v != v
         if taken is None:
             taken = m
         else:
-            m &= ~taken
+            xp.logical_and(m, ~taken, out=m)
             if i + 1 < n:
                 taken |= m
         yield sl, m
+
+
+def _tiles(x_shape, ksize, stride, padding, dilation, osize):
+    """Windows tile the input exactly: every input element is in exactly one window."""
+    return all(lo == 0 and hi == 0 for lo, hi in padding) and all(
+        d == 1 and s == k and o * s == n
+        for n, k, s, d, o in zip(x_shape[2:], ksize, stride, dilation, osize))
 
 
 def _overlapping(ksize, stride, dilation):
     return any(s < d * (k - 1) + 1 for k, s, d in zip(ksize, stride, dilation))
 
 
+def _masked(xp, src, m, finite):
+    """``src`` where ``m`` else 0: a multiply (fast) unless ``src`` has inf/NaN."""
+    return src * m if finite else xp.where(m, src, 0)
+
+
 @primitive("max_scatter", save=(1, 2))
 def max_scatter(xp, g, x, out, *, ksize, stride, padding, dilation):
     """Gradient of max pooling: ``g`` routed to the first maximum of each window."""
     shp = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding))
-    gx = xp.zeros(shp, dtype=g.dtype)
+    tiles = _tiles(x.shape, ksize, stride, padding, dilation, out.shape[2:])
+    gx = xp.empty(shp, dtype=g.dtype) if tiles else xp.zeros(shp, dtype=g.dtype)
     overlap = _overlapping(ksize, stride, dilation)
+    finite = bool(xp.isfinite(g).all()) if g.dtype.kind in "fc" else True
     for sl, m in _argmax_masks(xp, x, out, ksize, stride, padding, dilation):
         if overlap:
-            gx[sl] += xp.where(m, g, 0)
+            gx[sl] += _masked(xp, g, m, finite)
+        elif finite:
+            xp.multiply(g, m, out=gx[sl])
         else:
-            xp.copyto(gx[sl], g, where=m)
+            gx[sl] = xp.where(m, g, 0)
     return _crop(gx, padding, x.shape[2:])
 
 
@@ -170,9 +189,10 @@ def _(ctx, gg):
 def max_gather(xp, gx, x, out, *, ksize, stride, padding, dilation):
     """The adjoint of ``max_scatter``: ``gx`` read at each window's first maximum."""
     gpad = _pad_to(xp, gx, padding, 0)
+    finite = bool(xp.isfinite(gx).all()) if gx.dtype.kind in "fc" else True
     res = xp.zeros(out.shape, dtype=gx.dtype)
     for sl, m in _argmax_masks(xp, x, out, ksize, stride, padding, dilation):
-        xp.copyto(res, gpad[sl], where=m)
+        res += _masked(xp, gpad[sl], m, finite)
     return res
 
 

@@ -433,9 +433,9 @@ def _shifted(xp, x, dim):
 def _softmax(xp, x, dim):
     if x.size == 0:
         return x.copy()
-    e = xp.exp(_shifted(xp, x, dim))
+    e = xp.exp(_shifted(xp, compute_dtype(x), dim))
     e /= e.sum(axis=dim, keepdims=True)
-    return e
+    return e.astype(x.dtype, copy=False)
 
 
 @_softmax.defvjp
@@ -455,8 +455,8 @@ def _(ctx, g):
 def _log_softmax(xp, x, dim):
     if x.size == 0:
         return x.copy()
-    s = _shifted(xp, x, dim)
-    return s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+    s = _shifted(xp, compute_dtype(x), dim)
+    return (s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))).astype(x.dtype, copy=False)
 
 
 @_log_softmax.defvjp

@@ -1,4 +1,5 @@
-"""Losses over class indices: ``cross_entropy``, ``nll_loss`` and ``multi_margin_loss``.
+"""Losses over class indices: ``cross_entropy``, ``nll_loss`` and the margin losses
+``multi_margin_loss`` and ``multilabel_margin_loss``.
 
 Cross-entropy with class indices is one fused primitive: the log-softmax is never
 materialised, and the gradient costs three passes over the logits (see ``_ce``).
@@ -15,7 +16,7 @@ from ember.nn._functional.activation import log_softmax
 from ember.nn._functional._loss_util import (_reduction, _reduce, _weighted_mean, _need_tensor,
                                              _float, _like, _dtype_name, _batched)
 
-__all__ = ["cross_entropy", "nll_loss", "multi_margin_loss"]
+__all__ = ["cross_entropy", "nll_loss", "multi_margin_loss", "multilabel_margin_loss"]
 
 
 # -- class-index targets: shared validation ------------------------------------------------
@@ -270,3 +271,40 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if unbatched:
         loss = squeeze(loss, 0)
     return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    r"""Multi-class multi-label hinge loss.
+
+    Each row of ``target`` lists the sample's classes, ended by the first -1. With
+    :math:`J` those classes and :math:`I` the others,
+
+    .. math::
+        \ell_n = \frac1C \sum_{j \in J} \sum_{i \in I} \max(0, 1 - (x_{n,j} - x_{n,i}))
+
+    ``input`` is (N, C) or (C,); ``target`` is an int64 tensor of the same shape.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_dtype_name(target)}")
+    if tuple(target.shape) != tuple(input.shape) or input.ndim > 2:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    x = _float(input)
+    unbatched = x.ndim == 1
+    x2 = unsqueeze(x, 0) if unbatched else x
+    counts = _label_counts(target._data.reshape(x2.shape), x2.shape[1], x._device.xp)
+    c = x2.shape[1]
+    hinge = clamp_min(1 - unsqueeze(x2, 2) + unsqueeze(x2, 1), 0)  # [n, j, i]
+    pairs = counts[:, :, None] * (counts == 0)[:, None, :]
+    loss = _sum(hinge * const(pairs.astype(x._data.dtype), x), (1, 2)) / c
+    return _reduce(squeeze(loss, 0) if unbatched else loss, reduction)
+
+
+def _label_counts(t, c, xp):
+    """How often each class is listed in each row before the first -1 (N, C)."""
+    stop = xp.cumsum(t < 0, axis=1) > 0
+    if bool((~stop & ((t < -1) | (t >= c))).any()):
+        raise RuntimeError("argument #2 'target' is out of range")
+    hits = (t[:, :, None] == xp.arange(c)[None, None, :]) & ~stop[:, :, None]
+    return hits.sum(1)

@@ -8,6 +8,7 @@ instead of a batched product summed afterwards, and the bias gradient as one sum
 
 from ember._tensor import Tensor
 from ember import _dtype
+from ember.nn._functional._core import compute_dtype
 from ember.ops._registry import primitive
 from ember.ops.reduce import sum as _sum
 from ember.ops.views import reshape, transpose
@@ -17,13 +18,14 @@ __all__ = ["linear", "bilinear"]
 
 @primitive("linear")
 def _linear(xp, x, w, b):
+    xc, wc = compute_dtype(x), compute_dtype(w)  # float16/bfloat16 GEMMs run in float32
     if x.ndim == 2:
-        out = xp.matmul(x, w.T)
+        out = xp.matmul(xc, wc.T)
     else:
-        out = xp.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        out = xp.matmul(xc.reshape(-1, x.shape[-1]), wc.T).reshape(x.shape[:-1] + (w.shape[0],))
     if b is not None:
         out += b
-    return out
+    return out.astype(x.dtype, copy=False)
 
 
 @_linear.defvjp

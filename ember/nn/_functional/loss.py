@@ -26,13 +26,15 @@ from ember.ops.views import unsqueeze
 from ember.nn._functional._seq_ops import log_sigmoid
 from ember.nn._functional._loss_util import (_reduction, _reduce, _warn_size, _tsize, _float,
                                              _like)
-from ember.nn._functional.cross_entropy import cross_entropy, nll_loss, multi_margin_loss
+from ember.nn._functional.cross_entropy import (cross_entropy, nll_loss, multi_margin_loss,
+                                                multilabel_margin_loss)
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
            "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
            "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-           "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss"]
+           "multi_margin_loss", "multilabel_margin_loss", "poisson_nll_loss",
+           "gaussian_nll_loss", "triplet_margin_with_distance_loss"]
 
 
 # -- regression losses -----------------------------------------------------------------------------
@@ -427,3 +429,25 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         d_an = minimum(d_an, _pairwise_distance(positive, negative, p, eps))
     return _reduce(clamp_min(margin + d_ap - d_an, 0), reduction)
 
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    r"""Triplet loss with any distance :math:`d` (default: the Euclidean pairwise distance).
+
+    .. math::
+        \ell = \max(0, d(a, p) - d(a, n) + \text{margin})
+
+    With ``swap``, :math:`d(a, n)` is replaced by :math:`\min(d(a, n), d(p, n))`.
+    """
+    reduction = _reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {anchor.ndim}D, positive "
+                           f"{positive.ndim}D, and negative {negative.ndim}D inputs")
+    dist = distance_function if distance_function is not None else _pairwise_distance
+    d_ap, d_an = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_an = minimum(d_an, dist(positive, negative))
+    return _reduce(clamp_min(margin + d_ap - d_an, 0), reduction)

@@ -3,9 +3,10 @@ r"""Normalisation: batch, instance, layer, group, RMS and local response norm, `
 Batch, instance, layer and group norm share one primitive (one per PyTorch name, for
 ``grad_fn``): :math:`y = \hat{x} \gamma + \beta` with
 :math:`\hat{x} = (x - \mu) / \sqrt{\sigma^2 + \epsilon}` over the given dims (biased
-variance). It also returns :math:`\mu` and :math:`\sigma^2` (for the running statistics;
-they get no gradient). A primitive for speed: one node, statistics computed once, and the
-classic closed-form gradient
+variance). The statistics :math:`\mu, \sigma^2` come from a non-differentiable primitive
+(they also update the running statistics) and are inputs of the normalising one, whose
+rule gives the total derivative (through the statistics too). A primitive for speed: one
+node, statistics computed once, and the classic closed-form gradient
 
 .. math:: \frac{\partial L}{\partial x} = \frac{1}{\sigma}\left(\hat{g} - \overline{\hat{g}}
           - \hat{x} \, \overline{\hat{g} \hat{x}}\right), \qquad \hat{g} = g \gamma
@@ -39,48 +40,61 @@ def _standardize(x, dims, eps):
     return xc * rsqrt(var + eps), mean, var
 
 
-def _norm_forward(xp, x, w, b, dims, wshape, eps):
+def _stats_forward(xp, x, dims):
     xc = compute_dtype(x)
     mean = xc.mean(axis=dims, keepdims=True)
     xc = xc - mean
-    var = (xc * xc).mean(axis=dims, keepdims=True)
-    y = xc
+    xp.square(xc, out=xc)
+    return mean, xc.mean(axis=dims, keepdims=True)
+
+
+# the statistics: computed once, no gradient of their own (the rule below accounts for them)
+_norm_stats = Primitive("norm_stats", _stats_forward, n_out=2, differentiable=False)
+
+
+def _norm_forward(xp, x, w, b, mean, var, dims, wshape, eps):
+    y = compute_dtype(x) - mean
     y *= 1 / xp.sqrt(var + eps)
     if w is not None:
         y *= w.reshape(wshape)
     if b is not None:
         y += b.reshape(wshape)
-    return y.astype(x.dtype, copy=False), mean, var
+    return y.astype(x.dtype, copy=False)
 
 
 def _param_dims(wshape):
     return tuple(i for i, s in enumerate(wshape) if s == 1)
 
 
-def _norm_vjp(ctx, grads):
-    g = grads[0]
-    x, w, _ = ctx.inputs
+def _norm_vjp(ctx, g):
+    """The total derivative w.r.t. ``x`` (through the statistics too), ``w`` and ``b``."""
+    x, w, _, mean, var = ctx.inputs
     p = ctx.params
-    need_x, need_w, need_b = (e is not None for e in ctx._next)
+    need_x, need_w, need_b = (e is not None for e in ctx._next[:3])
     bshape = ctx._metas[2][0] if need_b else None
     if recording():
-        return _norm_vjp_ops(g, x, w, p, need_w, bshape)
-    _, mean, var = ctx.out
+        return _norm_vjp_ops(g, x, w, p, need_w, bshape) + (None, None)
     dims, wshape, pdims = p["dims"], p["wshape"], _param_dims(p["wshape"])
     rstd = 1 / g._device.xp.sqrt(var._data + p["eps"])
-    xhat = (compute_dtype(x._data) - mean._data) * rstd
+    xhat = compute_dtype(x._data) - mean._data
+    xhat *= rstd
     ga = compute_dtype(g._data)
-    gx = gw = gb = None
+    t = ga * xhat  # few full-size temporaries: each fresh array costs page faults
+    gw = wrap_as(t.sum(axis=pdims).reshape(w.shape), w) if need_w else None
+    gb = wrap_as(ga.sum(axis=pdims).reshape(bshape), g) if need_b else None
+    gx = None
     if need_x:
-        gh = ga * w._data.reshape(wshape) if w is not None else ga
-        inner = gh - gh.mean(axis=dims, keepdims=True)
-        inner -= xhat * (gh * xhat).mean(axis=dims, keepdims=True)
-        gx = wrap_as(inner * rstd, x)
-    if need_w:
-        gw = wrap_as((ga * xhat).sum(axis=pdims).reshape(w.shape), w)
-    if need_b:
-        gb = wrap_as(ga.sum(axis=pdims).reshape(bshape), g)
-    return gx, gw, gb
+        gh = ga
+        if w is not None:
+            wr = w._data.reshape(wshape)
+            gh = ga * wr
+            t *= wr
+        out = gh - gh.mean(axis=dims, keepdims=True)
+        xhat *= t.mean(axis=dims, keepdims=True)
+        out -= xhat
+        out *= rstd
+        gx = wrap_as(out, x)
+    return gx, gw, gb, None, None
 
 
 def _norm_vjp_ops(g, x, w, p, need_w, bshape):
@@ -100,8 +114,8 @@ def _norm_vjp_ops(g, x, w, p, need_w, bshape):
 
 
 def _norm_primitive(name):
-    prim = Primitive(name, _norm_forward, save=(0, 1), save_output=True, n_out=3,
-                     nondiff_outputs=(1, 2))
+    # saves x, w and the statistics, not the output: in-place ops on the output are fine
+    prim = Primitive(name, _norm_forward, save=(0, 1, 3, 4))
     prim.defvjp(_norm_vjp)
     return prim
 
@@ -112,8 +126,12 @@ _group_norm = _norm_primitive("native_group_norm")
 
 
 def _normalized(prim, x, w, b, dims, wshape, eps):
-    """``(y, mean, var)`` of the shared primitive; ``wshape`` broadcasts ``w`` and ``b``."""
-    return prim(x, w, b, dims=tuple(dims), wshape=tuple(wshape), eps=float(eps))
+    """``(y, mean, var)``: the statistics over ``dims`` (no gradient) and the normalised,
+    affine-mapped ``x``; ``wshape`` broadcasts ``w`` and ``b``."""
+    dims = tuple(dims)
+    mean, var = _norm_stats(x, dims=dims)
+    y = prim(x, w, b, mean, var, dims=dims, wshape=tuple(wshape), eps=float(eps))
+    return y, mean, var
 
 
 def _channel_shape(x):
@@ -123,14 +141,6 @@ def _channel_shape(x):
 
 def _channel_shape_full(x):
     return (1, x.shape[1]) + (1,) * (x.dim() - 2)
-
-
-def _affine(y, weight, bias, shape):
-    if weight is not None:
-        y = y * reshape(weight, shape)
-    if bias is not None:
-        y = y + reshape(bias, shape)
-    return y
 
 
 def _update_running(running, new, momentum):
@@ -251,9 +261,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
-    grouped = reshape(input, (n, num_groups, -1))
-    y = _normalized(_group_norm, grouped, None, None, (2,), (1, 1, 1), eps)[0]
-    return _affine(reshape(y, tuple(input.shape)), weight, bias, _channel_shape(input))
+    per = c // num_groups  # (N, G, C/G, rest): groups normalised over dims 2, 3; the
+    grouped = reshape(input, (n, num_groups, per, -1))  # affine map is per channel (G, C/G)
+    y = _normalized(_group_norm, grouped, weight, bias, (2, 3), (1, num_groups, per, 1), eps)[0]
+    return reshape(y, tuple(input.shape))
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

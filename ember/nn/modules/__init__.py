@@ -7,6 +7,7 @@ from ember.nn.modules.activation import *  # noqa: F401,F403
 from ember.nn.modules.dropout import *  # noqa: F401,F403
 from ember.nn.modules.sparse import *  # noqa: F401,F403
 from ember.nn.modules.batchnorm import *  # noqa: F401,F403
+from ember.nn.modules.sync_batchnorm import *  # noqa: F401,F403
 from ember.nn.modules.normalization import *  # noqa: F401,F403
 from ember.nn.modules.flatten import *  # noqa: F401,F403
 from ember.nn.modules.distance import *  # noqa: F401,F403

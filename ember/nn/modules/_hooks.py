@@ -45,6 +45,14 @@ class RemovableHandle:
                 del d[self.id]
         _refresh_global_flag()
 
+    def __getstate__(self):
+        return (self.hooks_dict_ref(), self.id, tuple(r() for r in self.extra_dict_ref))
+
+    def __setstate__(self, state):
+        hooks, self.id, extras = state
+        self.hooks_dict_ref = weakref.ref(hooks if hooks is not None else OrderedDict())
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras if d is not None)
+
     def __enter__(self):
         return self
 

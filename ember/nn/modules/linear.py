@@ -5,6 +5,7 @@ import math
 from ember.ops.creation import empty
 from ember.nn import init
 from ember.nn._functional.linear import linear, bilinear
+from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter, UninitializedParameter
 
@@ -124,7 +125,7 @@ class Bilinear(Module):
                 f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
-class LazyLinear(Linear):
+class LazyLinear(LazyModuleMixin, Linear):
     """A :class:`Linear` whose ``in_features`` is inferred from the first input.
 
     Until the first forward its weight and bias are :class:`UninitializedParameter`; the
@@ -138,24 +139,15 @@ class LazyLinear(Linear):
     cls_to_become = Linear
 
     def __init__(self, out_features, bias=True, device=None, dtype=None):
-        Module.__init__(self)
-        self.in_features = 0
+        super().__init__(0, 0, False)
         self.out_features = out_features
         self.weight = UninitializedParameter(device=device, dtype=dtype)
         if bias:
             self.bias = UninitializedParameter(device=device, dtype=dtype)
-        else:
-            self.register_parameter("bias", None)
-        self._lazy_hook = self.register_forward_pre_hook(LazyLinear._infer_parameters)
 
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
-
-    def has_uninitialized_params(self):
-        """True until the first forward has set the parameters' shapes."""
-        from ember.nn.parameter import is_lazy
-        return any(is_lazy(p) for p in self._parameters.values() if p is not None)
 
     def initialize_parameters(self, input):
         """Materialise the parameters from the first input's last dim and initialise them."""
@@ -166,14 +158,3 @@ class LazyLinear(Linear):
         if self.bias is not None:
             self.bias.materialize((self.out_features,))
         self.reset_parameters()
-
-    @staticmethod
-    def _infer_parameters(module, args):
-        module.initialize_parameters(*args)
-        module._lazy_hook.remove()
-        del module._lazy_hook
-        module.__class__ = module.cls_to_become
-
-    def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")

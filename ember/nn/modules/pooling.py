@@ -1,6 +1,7 @@
 """Pooling layers: thin modules over :mod:`ember.nn._functional.pooling`."""
 
 from ember.nn._functional import pooling as P
+from ember.nn._functional import adaptive as A
 from ember.nn.modules.module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -220,7 +221,7 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
         ember.Size([1, 64, 5])
     """
 
-    _fn = staticmethod(P.adaptive_avg_pool1d)
+    _fn = staticmethod(A.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
@@ -236,7 +237,7 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
         ember.Size([1, 64, 5, 9])
     """
 
-    _fn = staticmethod(P.adaptive_avg_pool2d)
+    _fn = staticmethod(A.adaptive_avg_pool2d)
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
@@ -252,7 +253,7 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
         ember.Size([1, 4, 1, 1, 1])
     """
 
-    _fn = staticmethod(P.adaptive_avg_pool3d)
+    _fn = staticmethod(A.adaptive_avg_pool3d)
 
 
 class _AdaptiveMaxPoolNd(Module):
@@ -283,7 +284,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
         ember.Size([1, 64, 5])
     """
 
-    _fn = staticmethod(P.adaptive_max_pool1d)
+    _fn = staticmethod(A.adaptive_max_pool1d)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
@@ -299,7 +300,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
         ember.Size([1, 64, 7, 7])
     """
 
-    _fn = staticmethod(P.adaptive_max_pool2d)
+    _fn = staticmethod(A.adaptive_max_pool2d)
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
@@ -315,7 +316,7 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
         ember.Size([1, 2, 2, 3, 2])
     """
 
-    _fn = staticmethod(P.adaptive_max_pool3d)
+    _fn = staticmethod(A.adaptive_max_pool3d)
 
 
 class _MaxUnpoolNd(Module):
@@ -353,7 +354,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
     """
 
     _nd = 1
-    _fn = staticmethod(P.max_unpool1d)
+    _fn = staticmethod(A.max_unpool1d)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -372,7 +373,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
     """
 
     _nd = 2
-    _fn = staticmethod(P.max_unpool2d)
+    _fn = staticmethod(A.max_unpool2d)
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
@@ -391,7 +392,7 @@ class MaxUnpool3d(_MaxUnpoolNd):
     """
 
     _nd = 3
-    _fn = staticmethod(P.max_unpool3d)
+    _fn = staticmethod(A.max_unpool3d)
 
 
 class _LPPoolNd(Module):

@@ -1,6 +1,6 @@
 """Upsampling layers over :func:`ember.nn.functional.interpolate`."""
 
-from ember.nn._functional.spatial import interpolate
+from ember.nn._functional.sampling import interpolate
 from ember.nn.modules.module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]

@@ -6,6 +6,8 @@ forward pre-hook recomputes ``module.weight`` from them before every call, so gr
 flow to ``weight_g`` and ``weight_v``.
 """
 
+import warnings
+
 from ember.nn.parameter import Parameter
 from ember.ops.reduce import norm as _norm
 from ember.ops.views import reshape, transpose
@@ -80,10 +82,12 @@ def weight_norm(module, name="weight", dim=0):
 
     Example:
         >>> from ember import nn
-        >>> m = nn.utils.weight_norm(nn.Linear(20, 40), name="weight")
-        >>> m.weight_g.shape, m.weight_v.shape
+        >>> m = nn.utils.weight_norm(nn.Linear(20, 40), name="weight")  # doctest: +SKIP
+        >>> m.weight_g.shape, m.weight_v.shape  # doctest: +SKIP
         (ember.Size([40, 1]), ember.Size([40, 20]))
     """
+    warnings.warn("`ember.nn.utils.weight_norm` is deprecated in favor of "
+                  "`ember.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2)
     WeightNorm.apply(module, name, dim)
     return module
 

@@ -7,11 +7,13 @@ naming the worker; a worker that dies is noticed within a second, and ``timeout`
 the wait for any batch, so a broken worker never hangs training.
 """
 
+import collections.abc
 import itertools
 import multiprocessing as mp
 import os
 import queue
 import traceback
+import warnings
 
 from ember.utils.data._collate import default_collate, default_convert
 from ember.utils.data.dataset import IterableDataset
@@ -194,6 +196,12 @@ class DataLoader:
         return iter(self.batch_sampler) if self.batch_sampler is not None else iter(self.sampler)
 
     def __iter__(self):
+        batches = self._batches()
+        if self.pin_memory and _can_pin():
+            return _pinned(batches)
+        return batches
+
+    def _batches(self):
         if self.num_workers == 0:
             return self._single_process()
         if self.persistent_workers:
@@ -229,6 +237,48 @@ class DataLoader:
     def __del__(self):
         if getattr(self, "_persistent", None) is not None:
             self._persistent.shutdown()
+
+
+def _can_pin():
+    from ember.backend import cuda
+    if cuda.is_available():
+        return True
+    warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then "
+                  "device pinned memory won't be used.")
+    return False
+
+
+def _pinned(batches):
+    """The batches with their tensors copied to pinned host memory (for non_blocking copies)."""
+    try:
+        for b in batches:
+            yield _pin(b)
+    finally:
+        if hasattr(batches, "close"):
+            batches.close()
+
+
+def _pin(data):
+    """``data`` with every tensor pinned; containers rebuilt like PyTorch's ``pin_memory``."""
+    if hasattr(data, "pin_memory") and not isinstance(data, type):
+        return data.pin_memory()
+    if isinstance(data, (str, bytes)):
+        return data
+    if isinstance(data, collections.abc.Mapping):
+        try:
+            return type(data)({k: _pin(v) for k, v in data.items()})
+        except TypeError:
+            return {k: _pin(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
+        return type(data)(*(_pin(v) for v in data))
+    if isinstance(data, tuple):
+        return [_pin(v) for v in data]  # a list, as PyTorch returns
+    if isinstance(data, collections.abc.Sequence):
+        try:
+            return type(data)([_pin(v) for v in data])
+        except TypeError:
+            return [_pin(v) for v in data]
+    return data
 
 
 class _WorkerPool:

@@ -6,7 +6,7 @@ import numpy as np
 import ember
 import ember.distributed as dist
 from ember import nn
-from ember.nn.parallel.sync_batchnorm import SyncBatchNorm
+from ember.nn import SyncBatchNorm
 
 dist.init_process_group("mpi")
 r, n = dist.get_rank(), dist.get_world_size()

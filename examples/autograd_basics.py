@@ -1,4 +1,4 @@
-"""The main job: a short autograd demo (replaced by the training demo once nn lands)."""
+"""Autograd without nn: fit a tiny tanh network by hand, then a gradient of a gradient."""
 
 import ember as torch
 

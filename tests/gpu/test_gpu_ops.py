@@ -1,0 +1,67 @@
+"""A sample of the op table (every few rows of tests/ops and the functional rows of tests/nn)
+on the GPU: forward in float64 and float32, and first-order gradients, against the same
+ops on the CPU."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+import ember
+from tests.gpu._common import close, require_gpu
+from tests.harness import flat, materialize
+
+require_gpu()
+pytestmark = pytest.mark.gpu
+
+TABLES = ["tests.ops.test_elementwise", "tests.ops.test_reduce", "tests.ops.test_shape",
+          "tests.ops.test_index", "tests.ops.test_sorting", "tests.ops.test_linalg",
+          "tests.ops.test_fft", "tests.nn.test_layers", "tests.nn.test_conv",
+          "tests.nn.test_pooling", "tests.nn.test_spatial"]
+EVERY = 3  # one row in EVERY, so the sample spans every family and the run stays short
+
+
+def _rows():
+    out = []
+    for name in TABLES:
+        try:
+            rows = importlib.import_module(name).ROWS
+        except (ImportError, AttributeError, pytest.skip.Exception):
+            continue
+        short = name.rsplit(".", 1)[1][len("test_"):]
+        out += [pytest.param(r, id=f"{short}:{r.name}") for r in rows[::EVERY]]
+    return out
+
+
+def _run(row, arrays, device, grad):
+    ins = [ember.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f")
+           if isinstance(a, np.ndarray) else a for a in arrays]
+    outs = [o for o in flat(row.fn(ember, *ins)) if isinstance(o, ember.Tensor)]
+    return ins, outs
+
+
+@pytest.mark.parametrize("row", _rows())
+def test_forward_and_gradient_match_cpu(row):
+    for dt, rtol, atol in (("float64", 1e-7, 1e-9), ("float32", 2e-4, 2e-5)):
+        arrays = materialize(row, row.samples[0], 0, dt)
+        _, cpu = _run(row, arrays, "cpu", False)
+        _, gpu = _run(row, arrays, "cuda", False)
+        assert len(cpu) == len(gpu)
+        for k, (g, c) in enumerate(zip(gpu, cpu)):
+            close(g, c, rtol=rtol, atol=atol, msg=f"{row.name} output {k} ({dt})")
+    if not row.grad:
+        return
+    arrays = materialize(row, row.samples[0], 0, "float64")
+    grads = []
+    for dev in ("cpu", "cuda"):
+        ins, outs = _run(row, arrays, dev, True)
+        outs = [o for o in outs if o.requires_grad]
+        floats = [t for t in ins if isinstance(t, ember.Tensor) and t.requires_grad]
+        if not outs or not floats:
+            return
+        rng = np.random.default_rng(7)
+        vs = [ember.tensor(rng.standard_normal(tuple(o.shape)), device=dev) for o in outs]
+        grads.append(ember.autograd.grad(outs, floats, vs, allow_unused=True))
+    for k, (c, g) in enumerate(zip(*grads)):
+        if c is not None:
+            close(g, c, rtol=1e-6, atol=1e-8, msg=f"{row.name} grad of input {k}")
