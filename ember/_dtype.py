@@ -168,7 +168,12 @@ def scalar_category(x):
         return FLOAT
     if isinstance(x, (np.complexfloating, complex)):
         return COMPLEX
+    if type(x) in _ML_SCALARS:  # ml_dtypes scalars (bfloat16) are not np.floating
+        return FLOAT
     return None
+
+
+_ML_SCALARS = {ml_dtypes.bfloat16}
 
 
 def default_for_category(cat):

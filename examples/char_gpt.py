@@ -92,7 +92,7 @@ def batches(data, block, batch, steps, seed):
 
 
 def main():
-    args = parse_args("Character-level GPT", epochs=6, steps=60, batch_size=16, lr=0.003)
+    args = parse_args("Character-level GPT", epochs=6, steps=60, batch_size=16, lr=0.006)
     ember.manual_seed(args.seed)
     text, chars, data = load_corpus()
     model = GPT(len(chars))

@@ -42,25 +42,17 @@ def F(m):
     return m.nn.functional
 
 
-MATMUL_BF16 = pytest.mark.xfail(reason="ember's matmul/einsum/conv_transpose of bfloat16 "
-                                       "return float32 (NumPy+ml_dtypes' matmul loop outputs "
-                                       "float32; ops/linalg.py, ops/conv.py)", strict=False)
-COMPOSITE = pytest.mark.xfail(reason="a composite function PyTorch lists as float32: needs "
-                                     "@autocast_op on it (nn/_functional)", strict=False)
-
 CASES = [
     ("linear", lambda m: F(m).linear(f(m, "x"), f(m, "w"), f(m, "b"))),
     ("conv1d", lambda m: F(m).conv1d(f(m, "seq"), f(m, "k1"))),
     ("conv2d", lambda m: F(m).conv2d(f(m, "img"), f(m, "k"), padding=1)),
     ("conv3d", lambda m: F(m).conv3d(f(m, "vol"), f(m, "k3"))),
-    pytest.param("conv_transpose2d", lambda m: F(m).conv_transpose2d(
-        f(m, "img"), f(m, "k").transpose(0, 1)), marks=MATMUL_BF16),
-    pytest.param("matmul", lambda m: f(m, "x") @ f(m, "w").T, marks=MATMUL_BF16),
-    pytest.param("bmm", lambda m: m.bmm(f(m, "x")[None], f(m, "w").T[None]), marks=MATMUL_BF16),
-    pytest.param("einsum", lambda m: m.einsum("ij,kj->ik", f(m, "x"), f(m, "w")),
-                 marks=MATMUL_BF16),
+    ("conv_transpose2d", lambda m: F(m).conv_transpose2d(f(m, "img"), f(m, "k").transpose(0, 1))),
+    pytest.param("matmul", lambda m: f(m, "x") @ f(m, "w").T),
+    pytest.param("bmm", lambda m: m.bmm(f(m, "x")[None], f(m, "w").T[None])),
+    pytest.param("einsum", lambda m: m.einsum("ij,kj->ik", f(m, "x"), f(m, "w"))),
     pytest.param("sdpa", lambda m: F(m).scaled_dot_product_attention(
-        f(m, "x")[None], f(m, "x")[None], f(m, "x")[None]), marks=MATMUL_BF16),
+        f(m, "x")[None], f(m, "x")[None], f(m, "x")[None])),
     ("matmul_float64", lambda m: f(m, "x").double() @ f(m, "w").double().T),
     ("linear_float64", lambda m: F(m).linear(f(m, "x").double(), f(m, "w").double())),
     ("softmax_f32", lambda m: F(m).softmax(f(m, "x"), -1)),
@@ -82,10 +74,9 @@ CASES = [
         bf(m, "x"), f(m, "p"))),
     ("soft_margin_bf16", lambda m: F(m).soft_margin_loss(bf(m, "x"), bf(m, "x").sign())),
     ("mse_mixed", lambda m: F(m).mse_loss(bf(m, "x"), f(m, "p"))),
-    pytest.param("mse_bf16", lambda m: F(m).mse_loss(bf(m, "x"), bf(m, "p")), marks=COMPOSITE),
-    pytest.param("l1_bf16", lambda m: F(m).l1_loss(bf(m, "x"), bf(m, "p")), marks=COMPOSITE),
-    pytest.param("nll_bf16", lambda m: F(m).nll_loss(bf(m, "x")[:, :6], _in(m, "t")),
-                 marks=COMPOSITE),
+    pytest.param("mse_bf16", lambda m: F(m).mse_loss(bf(m, "x"), bf(m, "p"))),
+    pytest.param("l1_bf16", lambda m: F(m).l1_loss(bf(m, "x"), bf(m, "p"))),
+    pytest.param("nll_bf16", lambda m: F(m).nll_loss(bf(m, "x")[:, :6], _in(m, "t"))),
     ("cat_mixed", lambda m: m.cat([bf(m, "x"), f(m, "x")])),
     ("add_mixed", lambda m: bf(m, "x") + f(m, "x")),
     ("embedding", lambda m: F(m).embedding(_in(m, "t"), f(m, "w"))),
@@ -153,9 +144,6 @@ def _mlp(m):
     return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 6))
 
 
-@pytest.mark.xfail(reason="nn.functional.linear checks dtypes before autocast can cast: a "
-                          "bfloat16 activation into a float32 Linear raises until linear() "
-                          "has @autocast_op('linear')", strict=False)
 def test_two_layer_mlp_training_step_matches_torch():
     tm = _mlp(torch)
     em = ember.nn.Sequential(ember.nn.Linear(8, 16), ember.nn.ReLU(), ember.nn.Linear(16, 6))
@@ -172,7 +160,7 @@ def test_two_layer_mlp_training_step_matches_torch():
 
 
 def test_autocast_op_decorator_casts_before_checks():
-    """The fix the xfail above needs, shown on a wrapped copy of F.linear."""
+    """autocast_op casts before a function's own dtype checks (a wrapped F.linear)."""
     lin = am.autocast_op("linear")(ember.nn.functional.linear)
     x, w = bf(ember, "x"), f(ember, "w")
     with ember.autocast("cpu"):
@@ -285,6 +273,8 @@ def test_argument_errors_match_torch():
                 assert not m.is_autocast_enabled("cpu")
     with pytest.raises(RuntimeError, match="unsupported autocast device_type 'xpu'"):
         ember.autocast("xpu")
+    with pytest.raises(RuntimeError, match="unsupported autocast device_type 'xpu'"):
+        ember.autocast("xpu", dtype=ember.float16)
 
 
 # -- GradScaler, step by step against torch.amp.GradScaler("cpu") ------------------------------

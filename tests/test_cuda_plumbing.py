@@ -363,3 +363,20 @@ def test_compat_helpers_generic_paths(fake_cuda, monkeypatch):
     for name in ("maximum", "logaddexp", "add"):
         np.testing.assert_allclose(np.asarray(compat.accumulate(xp, name, xp.asarray(x), 1)),
                                    getattr(np, name).accumulate(x, axis=1))
+
+
+def test_modules_optimizers_and_save_load_on_simulated_cuda(fake_cuda, tmp_path):
+    model = ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.BatchNorm1d(4)).cuda()
+    assert all(p.is_cuda for p in model.parameters()) and all(b.is_cuda for b in
+                                                              model.buffers())
+    opt = ember.optim.Adam(model.parameters(), lr=0.1)
+    model(ember.randn(5, 3, device="cuda")).sum().backward()
+    opt.step()
+    assert all(p.is_cuda and p.grad.is_cuda for p in model.parameters())
+    path = tmp_path / "m.pt"
+    ember.save(model.state_dict(), path)
+    sd = ember.load(path)
+    assert all(v.is_cuda for v in sd.values())
+    assert all(v.device.type == "cpu" for v in ember.load(path, map_location="cpu").values())
+    model.cpu()
+    assert all(not p.is_cuda for p in model.parameters())

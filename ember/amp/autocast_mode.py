@@ -42,7 +42,9 @@ _LOSSES = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "c
            "binary_cross_entropy_with_logits", "cross_entropy_fused", "seq_log_sigmoid",
            "ctc_loss")
 _LINALG = ("linalg_cholesky_ex", "linalg_qr", "linalg_svd", "linalg_eig", "linalg_eigh",
-           "linalg_inv_ex", "linalg_solve_ex", "linalg_solve_triangular", "linalg_pinv")
+           "linalg_inv_ex", "linalg_solve_ex", "linalg_solve_triangular", "linalg_pinv",
+           "linalg_inv", "linalg_solve", "linalg_cholesky", "linalg_lstsq", "linalg_svdvals",
+           "linalg_eigvals", "linalg_eigvalsh", "inverse", "cholesky")
 _FFT = ("fft_c2c", "fft_r2c", "fft_c2r")
 _CONV = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
          "conv_transpose3d")
@@ -306,6 +308,7 @@ class autocast:
         if not isinstance(device_type, str):
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         self.device = device_type
+        _state(device_type)  # PyTorch's error for a device type autocast does not support
         self.fast_dtype = _dtype.to_dtype(dtype) if dtype is not None else \
             get_autocast_dtype(device_type)
         self._enabled = bool(enabled)

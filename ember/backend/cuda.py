@@ -194,6 +194,8 @@ def _install_allocator(cp):
 
 
 def _make_hook(cp):
+    table, new = _stats, stats  # bound here: frees also run while the interpreter exits
+
     class _PeakHook(cp.cuda.MemoryHook):
         """Counts the bytes of live pool blocks per device, and their peak."""
 
@@ -201,15 +203,16 @@ def _make_hook(cp):
 
         def malloc_postprocess(self, **kw):
             if kw.get("mem_ptr"):
-                st = _stats.get(kw["device_id"]) or stats(kw["device_id"])
+                st = table.get(kw["device_id"]) or new(kw["device_id"])
                 st.live += kw["mem_size"]
                 if st.live > st.peak_allocated:
                     st.peak_allocated = st.live
 
         def free_postprocess(self, **kw):
-            st = _stats.get(kw["device_id"]) or stats(kw["device_id"])
-            st.live -= kw["mem_size"]
-            st.num_free += 1
+            st = table.get(kw["device_id"])
+            if st is not None:
+                st.live -= kw["mem_size"]
+                st.num_free += 1
 
     return _PeakHook()
 

@@ -288,12 +288,12 @@ def conv_transpose(xp, y, w, b, stride, padding, dilation, groups, in_size):
     Cg, ks = w.shape[1], w.shape[2:]
     dt = compute_dtype(y.dtype, w.dtype)
     wT = w.astype(dt, copy=False).reshape(groups, O // groups, -1).transpose(0, 2, 1)
-    y = y.astype(dt, copy=False)
+    yc = y.astype(dt, copy=False)
     if _wide_fits(stride, in_size, ks, padding, dilation, y.shape[2:]):
-        out = _conv_transpose_wide(xp, y, wT, ks, padding, dilation, in_size, dt)
+        out = _conv_transpose_wide(xp, yc, wT, ks, padding, dilation, in_size, dt)
     else:
         out = xp.zeros((N, Cg * groups) + tuple(in_size), dtype=dt)
-        _conv_transpose_col2im(xp, y, wT, out, ks, stride, padding, dilation, dt)
+        _conv_transpose_col2im(xp, yc, wT, out, ks, stride, padding, dilation, dt)
     if b is not None:
         out += b.astype(dt, copy=False).reshape((1, -1) + (1,) * len(ks))
     return out.astype(y.dtype, copy=False)

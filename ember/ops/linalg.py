@@ -33,7 +33,9 @@ def _shape_err(x, y):
 
 @primitive("matmul")
 def _matmul(xp, x, y):
-    return xp.matmul(x, y)
+    out = xp.matmul(x, y)
+    # NumPy's matmul loop for ml_dtypes' bfloat16 returns float32; keep PyTorch's dtype
+    return out if out.dtype != np.float32 or x.dtype == out.dtype else out.astype(x.dtype)
 
 
 @_matmul.defvjp
@@ -243,12 +245,14 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 @primitive("einsum")
 def _einsum(xp, *ops, eq):
+    res = None
     if len(ops) == 2:
         lhs, out = eq.split("->")
         res = _pair_matmul(xp, *ops, *lhs.split(","), out)
-        if res is not None:
-            return res
-    return xp.einsum(eq, *ops, optimize=len(ops) > 1)
+    if res is None:
+        res = xp.einsum(eq, *ops, optimize=len(ops) > 1)
+    want = functools.reduce(np.promote_types, (o.dtype for o in ops))
+    return res if res.dtype == want else res.astype(want)  # bfloat16 comes back float32
 
 
 def _pair_matmul(xp, a, b, sa, sb, so):

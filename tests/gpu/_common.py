@@ -26,3 +26,25 @@ def close(gpu, cpu, rtol=1e-6, atol=1e-9, msg=""):
     assert gpu.dtype == cpu.dtype, f"{msg}: dtype {gpu.dtype} on GPU, {cpu.dtype} on CPU"
     assert tuple(gpu.shape) == tuple(cpu.shape), msg
     np.testing.assert_allclose(host(gpu), host(cpu), rtol=rtol, atol=atol, err_msg=msg)
+
+
+class OnCuda:
+    """``ember`` whose factory functions default to ``device="cuda"``, so an op-table row
+    that builds its own tensors (``m.eye(n)``, ``m.tensor(q)``) builds them on the GPU."""
+
+    FACTORIES = {"tensor", "as_tensor", "asarray", "zeros", "ones", "full", "empty", "eye",
+                 "arange", "linspace", "logspace", "rand", "randn", "randint", "randperm",
+                 "triu_indices", "tril_indices", "scalar_tensor"}
+
+    def __init__(self, m):
+        self._m = m
+
+    def __getattr__(self, name):
+        fn = getattr(self._m, name)
+        if name not in self.FACTORIES:
+            return fn
+
+        def on_cuda(*args, **kwargs):
+            kwargs.setdefault("device", "cuda")
+            return fn(*args, **kwargs)
+        return on_cuda

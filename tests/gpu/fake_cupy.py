@@ -35,7 +35,31 @@ FAKE_LOG = []
 
 
 def _dev(x):
-    return x.view(DevArray) if isinstance(x, np.ndarray) and not isinstance(x, DevArray) else x
+    if isinstance(x, np.ndarray) and not isinstance(x, DevArray):
+        return x.view(DevArray)
+    if isinstance(x, tuple):
+        return type(x)(*map(_dev, x)) if hasattr(x, "_fields") else tuple(map(_dev, x))
+    return x
+
+
+def _wrap(fn):
+    def f(*a, **k):
+        return _dev(fn(*a, **k))
+    return f
+
+
+class _Namespace(types.ModuleType):
+    """NumPy's submodule ``mod`` (linalg, fft, lib.stride_tricks...) with device results."""
+
+    def __init__(self, mod):
+        super().__init__(mod.__name__)
+        self._mod = mod
+
+    def __getattr__(self, name):
+        attr = getattr(self._mod, name)
+        if isinstance(attr, types.ModuleType):
+            return _Namespace(attr)
+        return _wrap(attr) if callable(attr) and not isinstance(attr, type) else attr
 
 
 class OutOfMemoryError(MemoryError):
@@ -227,15 +251,13 @@ def make_module():
     mod.get_default_memory_pool = lambda: POOL
     mod._allocator = allocator
 
-    def wrap(fn):
-        def f(*a, **k):
-            r = fn(*a, **k)
-            return _dev(r)
-        return f
-
     def __getattr__(name):  # every other name: NumPy's, results as "device" arrays
         attr = getattr(np, name)
-        return wrap(attr) if callable(attr) and not isinstance(attr, type) else attr
+        if isinstance(attr, types.ModuleType):
+            return _Namespace(attr)
+        if isinstance(attr, np.ufunc):
+            return attr  # ufuncs keep the subclass (and their methods)
+        return _wrap(attr) if callable(attr) and not isinstance(attr, type) else attr
     mod.__getattr__ = __getattr__
     mod.asarray = lambda a, dtype=None: _dev(np.array(a, dtype=dtype))
     mod.empty = lambda shape, dtype=float: _dev(np.empty(shape, dtype))

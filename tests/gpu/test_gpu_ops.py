@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests.gpu._common import close, require_gpu
+from tests.gpu._common import OnCuda, close, require_gpu
 from tests.harness import flat, materialize
 
 require_gpu()
@@ -36,13 +36,22 @@ def _rows():
 def _run(row, arrays, device, grad):
     ins = [ember.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f")
            if isinstance(a, np.ndarray) else a for a in arrays]
-    outs = [o for o in flat(row.fn(ember, *ins)) if isinstance(o, ember.Tensor)]
+    m = ember if device == "cpu" else OnCuda(ember)
+    try:
+        outs = [o for o in flat(row.fn(m, *ins)) if isinstance(o, ember.Tensor)]
+    except NotImplementedError as e:
+        if device == "cuda" and "CUDA" in str(e):
+            pytest.xfail(f"documented CUDA limitation: {e}")
+        raise
     return ins, outs
 
 
 @pytest.mark.parametrize("row", _rows())
 def test_forward_and_gradient_match_cpu(row):
-    for dt, rtol, atol in (("float64", 1e-7, 1e-9), ("float32", 2e-4, 2e-5)):
+    tols = {"float64": (max(row.rtol, 1e-7), max(row.atol, 1e-9)),
+            "float32": (max(row.rtol32, 1e-4), max(row.atol32, 1e-5))}
+    for dt in row.dtypes:
+        rtol, atol = tols[dt]
         arrays = materialize(row, row.samples[0], 0, dt)
         _, cpu = _run(row, arrays, "cpu", False)
         _, gpu = _run(row, arrays, "cuda", False)
@@ -64,4 +73,5 @@ def test_forward_and_gradient_match_cpu(row):
         grads.append(ember.autograd.grad(outs, floats, vs, allow_unused=True))
     for k, (c, g) in enumerate(zip(*grads)):
         if c is not None:
-            close(g, c, rtol=1e-6, atol=1e-8, msg=f"{row.name} grad of input {k}")
+            close(g, c, rtol=max(row.grad_rtol, 1e-6), atol=max(row.grad_atol, 1e-8),
+                  msg=f"{row.name} grad of input {k}")

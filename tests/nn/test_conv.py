@@ -172,6 +172,8 @@ def test_conv_float16_and_bfloat16_compute():
         we = ember.tensor(w).to(getattr(ember, dt))
         y = EF.conv2d(xe, we, padding=1)
         assert y.dtype == getattr(ember, dt)
+        assert EF.conv_transpose2d(y, we).dtype == getattr(ember, dt)
+        assert EF.conv_transpose2d(y, we, stride=2).dtype == getattr(ember, dt)
         ref = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1)
         np.testing.assert_allclose(y.float().numpy(), ref.numpy(), rtol=0.05, atol=0.15)
 

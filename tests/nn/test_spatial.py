@@ -214,3 +214,15 @@ def test_modules_vs_torch(name, args, shape):
     ye.backward(ember.tensor(v))
     yt.backward(torch.tensor(v))
     np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), atol=1e-12)
+
+
+def test_torch_level_names():
+    x = ember.randn(2, 4, 6, 6)
+    w = ember.randn(3, 4, 3, 3)
+    np.testing.assert_array_equal(ember.conv2d(x, w, None, 1, 1).numpy(),
+                                  EF.conv2d(x, w, padding=1).numpy())
+    np.testing.assert_array_equal(ember.max_pool2d(x, 2).numpy(), EF.max_pool2d(x, 2).numpy())
+    out, idx = ember.adaptive_max_pool1d(x[0], 4)
+    assert tuple(out.shape) == tuple(idx.shape) == (4, 6, 4)
+    assert tuple(ember.pixel_shuffle(x, 2).shape) == (2, 1, 12, 12)
+    assert tuple(ember.constant_pad_nd(x, (1, 2)).shape) == (2, 4, 6, 9)

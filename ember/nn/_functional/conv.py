@@ -9,6 +9,7 @@ from ember._tensor import Tensor
 from ember import _dtype
 from ember.ops.conv import conv_nd, conv_transpose_nd
 from ember.ops.views import unsqueeze, squeeze
+from ember.amp.autocast_mode import autocast_op
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "conv_tbc"]
@@ -129,6 +130,7 @@ def _convnd(nd, input, weight, bias, stride, padding, dilation, groups):
     return squeeze(out, 0) if added else out
 
 
+@autocast_op("conv1d")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""1-D convolution (cross-correlation) over an input of shape :math:`(N, C_{in}, L)`.
 
@@ -158,6 +160,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("conv2d")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""2-D convolution (cross-correlation) over an input of shape :math:`(N, C_{in}, H, W)`.
 
@@ -181,6 +184,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("conv3d")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""3-D convolution over an input of shape :math:`(N, C_{in}, D, H, W)`.
 
@@ -256,6 +260,7 @@ def _conv_transposend(nd, input, weight, bias, stride, padding, output_padding, 
     return squeeze(out, 0) if added else out
 
 
+@autocast_op("conv_transpose1d")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     r"""1-D transposed convolution (the gradient of ``conv1d`` w.r.t. its input).
@@ -284,6 +289,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              dilation)
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     r"""2-D transposed convolution ("deconvolution"), the adjoint of ``conv2d``.
@@ -311,6 +317,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              dilation)
 
 
+@autocast_op("conv_transpose3d")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     r"""3-D transposed convolution, the adjoint of ``conv3d``.

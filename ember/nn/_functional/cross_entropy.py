@@ -15,6 +15,7 @@ from ember.nn._functional._seq_ops import recording, const, pick, place, lse_arr
 from ember.nn._functional.activation import log_softmax
 from ember.nn._functional._loss_util import (_reduction, _reduce, _weighted_mean, _need_tensor,
                                              _float, _like, _dtype_name, _batched)
+from ember.amp.autocast_mode import autocast_op
 
 __all__ = ["cross_entropy", "nll_loss", "multi_margin_loss", "multilabel_margin_loss"]
 
@@ -198,6 +199,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return squeeze(loss, 0) if unbatched and reduction == "none" else loss
 
 
+@autocast_op("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     r"""Negative log-likelihood of log-probabilities ``input`` at class indices ``target``.

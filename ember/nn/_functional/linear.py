@@ -12,6 +12,7 @@ from ember.nn._functional._core import compute_dtype
 from ember.ops._registry import primitive
 from ember.ops.reduce import sum as _sum
 from ember.ops.views import reshape, transpose
+from ember.amp.autocast_mode import autocast_op
 
 __all__ = ["linear", "bilinear"]
 
@@ -74,6 +75,7 @@ def _linear_error(x, w, b):
                        f"{x.dtype}")
 
 
+@autocast_op("linear")
 def linear(input, weight, bias=None):
     r"""Applies an affine map: :math:`y = x W^T + b`.
 

@@ -28,6 +28,7 @@ from ember.nn._functional._loss_util import (_reduction, _reduce, _warn_size, _t
                                              _like)
 from ember.nn._functional.cross_entropy import (cross_entropy, nll_loss, multi_margin_loss,
                                                 multilabel_margin_loss)
+from ember.amp.autocast_mode import autocast_op
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -53,6 +54,7 @@ def _weighted(loss, weight, reduction, normalise):
     return _reduce(loss, reduction)
 
 
+@autocast_op("mse_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     r"""Mean squared error :math:`\ell = (x - y)^2`, optionally weighted per element.
 
@@ -71,6 +73,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _weighted(d * d, weight, reduction, True)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     r"""Mean absolute error :math:`\ell = |x - y|`, optionally weighted per element.
 
@@ -88,6 +91,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _weighted(abs(input - target), weight, reduction, True)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     r"""Smooth L1: quadratic below ``beta``, linear above.
 
@@ -108,6 +112,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(where(z < beta, (0.5 / beta) * d * d, z - 0.5 * beta), reduction)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     r"""Huber loss: quadratic below ``delta``, ``delta``-scaled linear above.
 
@@ -216,6 +221,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 # -- divergences and likelihoods -----------------------------------------------------------------
+@autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     r"""Kullback-Leibler divergence with ``input`` given as log-probabilities.
 
