@@ -253,8 +253,11 @@ def _cdf32(xp, x):
         y *= t
     z *= z
     y *= xp.exp(-z)
-    y *= np.float32(0.5)
-    return xp.where(x < 0, y, 1 - y)
+    y *= np.float32(-0.5)
+    y += np.float32(0.5)  # 0.5 - erfc/2 >= 0; its sign copied from x picks the branch
+    xp.copysign(y, x, out=y)  # (np.where on a random sign pattern is 5x slower)
+    y += np.float32(0.5)
+    return y
 
 
 def _cdf(xp, x):
