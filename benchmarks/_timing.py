@@ -4,7 +4,8 @@ import time
 
 
 def bench(fn, min_time=0.2, repeat=5):
-    """Fastest (least disturbed) seconds per call of ``fn`` over ``repeat`` runs of at least ``min_time`` each."""
+    """Fastest (least disturbed) seconds per call of ``fn`` over ``repeat`` runs of at least
+    ``min_time`` each."""
     fn()  # warm up
     n = 1
     while True:

@@ -13,7 +13,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def worker():
-    import numpy as np
     sys.path.insert(0, ROOT)
     import ember
     import ember.distributed as dist

@@ -11,7 +11,7 @@ from ember._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64
 from ember._tensor import (Tensor, Size, memory_format, contiguous_format,  # noqa: F401
                            preserve_format, channels_last, channels_last_3d)
 from ember.backend import Device as device_type, device  # noqa: F401
-from ember.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
+from ember.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401,E501
                                       is_grad_enabled, is_inference_mode_enabled)
 from ember import autograd  # noqa: F401
 from ember.autograd.anomaly import (is_anomaly_enabled,  # noqa: F401
@@ -75,7 +75,7 @@ def typename(obj):
     return type(obj).__name__
 
 
-from ember.serialization import save, load  # noqa: E402
+from ember.serialization import save, load  # noqa: E402,F401
 from ember import utils  # noqa: E402,F401
 from ember import testing  # noqa: E402,F401
 from ember import optim  # noqa: E402,F401

@@ -230,7 +230,8 @@ def get_process_group_ranks(group):
     return list(_resolve(group).ranks)
 
 
-def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False):
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
+              use_local_synchronization=False):
     """A group of some ranks; every rank of the default group must call it."""
     pg = _default()
     ranks = sorted(set(ranks)) if ranks is not None else list(range(pg.size()))

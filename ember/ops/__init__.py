@@ -65,8 +65,8 @@ methods._attach()
 bind_methods(_METHODS, globals(), _INPLACE)
 Tensor.__matmul__ = linalg.matmul
 Tensor.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
-Tensor.H = property(lambda self: conj(transpose(self, 0, 1)) if self._data.ndim == 2 else self)
-Tensor.mH = property(lambda self: conj(transpose(self, -2, -1)))
+Tensor.H = property(lambda self: conj(transpose(self, 0, 1)) if self._data.ndim == 2 else self)  # noqa: F405,E501
+Tensor.mH = property(lambda self: conj(transpose(self, -2, -1)))  # noqa: F405
 
 from ember.ops import shape, random  # noqa: E402,F401
 from ember.ops.shape import *  # noqa: E402,F401,F403

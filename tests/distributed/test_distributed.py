@@ -84,3 +84,27 @@ def test_sync_batchnorm_matches_big_batch(n):
     p, _ = run("syncbn.py", n)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count("OK") == n
+
+
+@pytest.mark.slow
+def test_ddp_digits_example_trains(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    pytest.importorskip("sklearn")
+    p = subprocess.run([sys.executable, "-m", "ember.distributed.run", "-n", "2",
+                        os.path.join(ROOT, "examples", "ddp_digits.py"), "--epochs", "6",
+                        "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    acc = float(p.stdout.strip().splitlines()[-1].split()[3])
+    assert acc >= 0.95
+
+
+@pytest.mark.gpu
+def test_nccl_collectives():
+    cupy = pytest.importorskip("cupy")
+    if cupy.cuda.runtime.getDeviceCount() < 1:
+        pytest.skip("no CUDA device")
+    n = min(2, cupy.cuda.runtime.getDeviceCount())
+    p, _ = run("nccl.py", n)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("OK") == n

@@ -17,7 +17,6 @@ import threading
 
 import numpy as np
 
-from ember._tensor import Tensor
 from ember.autograd import graph
 from ember.nn.modules.module import Module
 
