@@ -63,8 +63,10 @@ def main():
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     results = {}
     for n in (1, 2):
+        sys.path.insert(0, ROOT)
+        from ember.distributed.run import thread_env
         p = subprocess.run([mpiexec, "-n", str(n), sys.executable, __file__, "--worker"],
-                           capture_output=True, text=True, timeout=600)
+                           capture_output=True, text=True, timeout=600, env=thread_env(n))
         line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
         if not line:
             print(p.stdout, p.stderr)

@@ -1,5 +1,8 @@
 """Launcher: ``python -m ember.distributed.run -n 4 train.py [args...]``.
 
+Each process gets ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` = cores // n unless set
+(like torchrun), so the processes do not fight over the cores.
+
 A thin wrapper over ``mpiexec`` (from the ``distributed`` extra: mpi4py with the
 ``mpich`` wheel, or any MPI on the PATH). It runs ``-n`` copies of the script with the
 same Python; ``init_process_group("mpi")`` inside the script picks up rank and size.
@@ -52,9 +55,23 @@ def build_command(argv):
     return cmd
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def thread_env(nproc, env=None):
+    """The environment with BLAS threads per process set to ``cores // nproc`` (at least 1)
+    unless the user set them: several processes each running a full-width BLAS thread pool
+    on the same cores slow each other down many times over."""
+    env = dict(os.environ if env is None else env)
+    per = str(max(1, (os.cpu_count() or 1) // max(nproc, 1)))
+    for var in THREAD_VARS:
+        env.setdefault(var, per)
+    return env
+
+
 def main(argv=None):
     cmd = build_command(sys.argv[1:] if argv is None else argv)
-    os.execv(cmd[0], cmd)
+    os.execve(cmd[0], cmd, thread_env(int(cmd[2])))
 
 
 if __name__ == "__main__":

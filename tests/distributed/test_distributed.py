@@ -20,7 +20,8 @@ def _mpiexec():
 
 
 def run(script, n, *args, timeout=120):
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    from ember.distributed.run import thread_env
+    env = dict(thread_env(n), PYTHONPATH=ROOT)
     cmd = [_mpiexec(), "-n", str(n), sys.executable, os.path.join(HERE, "scripts", script),
            *args]
     t0 = time.time()
@@ -70,6 +71,14 @@ def test_launcher_runs_script():
                        text=True, timeout=120, env=env, cwd=ROOT)
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("OK") == 2
+
+
+def test_launcher_limits_blas_threads_per_process(monkeypatch):
+    from ember.distributed.run import thread_env
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    env = thread_env(4, {"MKL_NUM_THREADS": "3"})
+    assert env["OMP_NUM_THREADS"] == str(max(1, (os.cpu_count() or 1) // 4))
+    assert env["MKL_NUM_THREADS"] == "3"  # the user's setting wins
 
 
 def test_launcher_command_line():
