@@ -148,7 +148,7 @@ class AccumulateGrad(Node):
     def accumulate(self, g, create_graph, owned):
         var = self.variable
         if var.grad is None:
-            var.grad = g if (create_graph or owned) else g.detach().clone()
+            var.grad = g if (create_graph or owned) else _own_copy(g)
         elif create_graph or STATE.enabled and var.grad.requires_grad:
             var.grad = var.grad + g
         else:
@@ -167,6 +167,12 @@ class AccumulateGrad(Node):
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def _own_copy(g):
+    """A detached copy of ``g`` that ``.grad`` owns (later accumulation writes into it)."""
+    from ember._tensor import _wrap
+    return _wrap(g._data.copy(), g._device)
 
 
 def accumulator(t):

@@ -519,8 +519,19 @@ def _x(ctx):
 neg = _unary("neg", lambda xp, x: xp.negative(x), lambda ctx, g: -g, save="none", to_float=False,
              fuse="-x")
 negative = neg
-exp = _unary("exp", lambda xp, x: xp.exp(x), lambda ctx, g: g * ctx.out, save="none",
-             save_output=True, fuse="exp(x)")
+def _out_rule(grad_of_out, arrays):
+    """A rule from the saved output: ``g * grad_of_out(out)``; on plain arrays (``arrays``,
+    same formula) when the backward is not being recorded."""
+    def rule(ctx, g):
+        out = ctx.out
+        if not STATE.enabled:
+            return _wrap(g._data * arrays(out._data), g._device)
+        return g * grad_of_out(out)
+    return rule
+
+
+exp = _unary("exp", lambda xp, x: xp.exp(x), _out_rule(lambda o: o, lambda o: o),
+             save="none", save_output=True, fuse="exp(x)")
 exp2 = _unary("exp2", lambda xp, x: xp.exp2(x), lambda ctx, g: g * ctx.out * math.log(2),
               save="none", save_output=True)
 expm1 = _unary("expm1", lambda xp, x: xp.expm1(x), lambda ctx, g: g * (ctx.out + 1),
@@ -542,7 +553,8 @@ acos = _unary("acos", lambda xp, x: xp.arccos(x), lambda ctx, g: -g * rsqrt(1 - 
 atan = _unary("atan", lambda xp, x: xp.arctan(x), lambda ctx, g: g / (1 + _x(ctx) ** 2))
 sinh = _unary("sinh", lambda xp, x: xp.sinh(x), lambda ctx, g: g * cosh(_x(ctx)))
 cosh = _unary("cosh", lambda xp, x: xp.cosh(x), lambda ctx, g: g * sinh(_x(ctx)))
-tanh = _unary("tanh", lambda xp, x: xp.tanh(x), lambda ctx, g: g * (1 - ctx.out * ctx.out),
+tanh = _unary("tanh", lambda xp, x: xp.tanh(x),
+              _out_rule(lambda o: 1 - o * o, lambda o: 1 - o * o),
               save="none", save_output=True, fuse="tanh(x)")
 asinh = _unary("asinh", lambda xp, x: xp.arcsinh(x), lambda ctx, g: g * rsqrt(_x(ctx) ** 2 + 1))
 acosh = _unary("acosh", lambda xp, x: xp.arccosh(x), lambda ctx, g: g * rsqrt(_x(ctx) ** 2 - 1))
@@ -559,7 +571,8 @@ def _sigmoid_fwd(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-sigmoid = _unary("sigmoid", _sigmoid_fwd, lambda ctx, g: g * ctx.out * (1 - ctx.out),
+sigmoid = _unary("sigmoid", _sigmoid_fwd,
+                 _out_rule(lambda o: o * (1 - o), lambda o: o * (1 - o)),
                  save="none", save_output=True, fuse="sigmoid(x)")
 expit = sigmoid
 
@@ -568,7 +581,7 @@ def _relu_fwd(xp, x):
     return xp.maximum(x, 0).astype(x.dtype, copy=False)
 
 
-relu = _unary("relu", _relu_fwd, lambda ctx, g: g * (ctx.out > 0), save="none",
+relu = _unary("relu", _relu_fwd, _out_rule(lambda o: o > 0, lambda o: o > 0), save="none",
               save_output=True, to_float=False, fuse="max(x, 0)")
 
 

@@ -12,6 +12,7 @@ from math import prod
 import numpy as np
 
 from ember._tensor import Tensor, _wrap
+from ember.autograd.grad_mode import STATE
 from ember.ops._registry import primitive
 from ember.ops._util import promote, wrap_dim
 from ember.ops.views import unsqueeze, squeeze, reshape, expand, permute, getitem
@@ -41,11 +42,25 @@ def _matmul(xp, x, y):
 @_matmul.defvjp
 def _(ctx, g):
     x, y = ctx.inputs
+    if not STATE.enabled:  # a plain backward: two GEMMs on the arrays, no graph
+        return _matmul_grads_arrays(ctx, g, x, y)
     gx = gy = None
     if ctx._next[0] is not None:
         gx = _matmul(g, mT(y).conj() if y._data.dtype.kind == "c" else mT(y))
     if ctx._next[1] is not None:
         gy = _matmul(mT(x).conj() if x._data.dtype.kind == "c" else mT(x), g)
+    return gx, gy
+
+
+def _matmul_grads_arrays(ctx, g, x, y):
+    xp, gd = g._device.xp, g._data
+    xd, yd = x._data, y._data
+    if xd.dtype.kind == "c":
+        xd, yd = xd.conj(), yd.conj()
+    gx = _wrap(xp.matmul(gd, xp.swapaxes(yd, -1, -2)), g._device) \
+        if ctx._next[0] is not None else None
+    gy = _wrap(xp.matmul(xp.swapaxes(xd, -1, -2), gd), g._device) \
+        if ctx._next[1] is not None else None
     return gx, gy
 
 

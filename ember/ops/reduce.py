@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 
 from ember import _dtype
-from ember._tensor import Tensor
+from ember._tensor import Tensor, _wrap
+from ember.autograd.grad_mode import STATE
 from ember.ops import elementwise as E
 from ember.ops._registry import primitive
 from ember.ops._util import dims_arg, wrap_dim
@@ -34,6 +35,9 @@ def _keep_shape(shape, dims):
 
 def grad_to_input(g, in_shape, dims, keepdim):
     """Broadcast a reduction's gradient back over the reduced dims."""
+    if not STATE.enabled:  # a plain backward: a read-only broadcast view of the array
+        arr = g._data if keepdim else g._data.reshape(_keep_shape(in_shape, dims))
+        return _wrap(_expand.forward(g._device.xp, arr, in_shape), g._device)
     if not keepdim:
         g = reshape(g, _keep_shape(in_shape, dims))
     return _expand(g, shape=in_shape) if g._data.shape != in_shape else g
