@@ -30,6 +30,8 @@ def main():
     opt = ember.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sampler = DistributedSampler(TensorDataset(xtr, ytr), seed=args.seed)
     loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size, sampler=sampler)
+    sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr,
+                                                total_steps=args.epochs * len(loader))
     for epoch in range(args.epochs):
         sampler.set_epoch(epoch)
         total = ember.zeros(2)
@@ -38,6 +40,7 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+            sched.step()
             total += ember.tensor([loss.item() * len(y), len(y)])
         dist.all_reduce(total)
         if rank == 0:

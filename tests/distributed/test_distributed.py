@@ -100,12 +100,12 @@ def test_ddp_digits_example_trains(tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT)
     pytest.importorskip("sklearn")
     p = subprocess.run([sys.executable, "-m", "ember.distributed.run", "-n", "2",
-                        os.path.join(ROOT, "examples", "ddp_digits.py"), "--epochs", "6",
+                        os.path.join(ROOT, "examples", "ddp_digits.py"),
                         "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-3000:]
     acc = float(p.stdout.strip().splitlines()[-1].split()[3])
-    assert acc >= 0.95
+    assert acc >= 0.97
 
 
 @pytest.mark.gpu
