@@ -40,7 +40,7 @@ for overlap in (True, False):
     for s in range(4):
         step(ref, ropt, ember.tensor(X[s]), ember.tensor(Y[s]))
     for a, b in zip(model.parameters(), ref.parameters()):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
 
 # no_sync: accumulate two micro-batches locally, sync on the second
 model = make(seed=0)
