@@ -197,6 +197,7 @@ def _install_abort_hook(mpi):
         sys.stderr.flush()
         if exc_type is KeyboardInterrupt:
             previous(exc_type, exc, tb)
+        time.sleep(0.25)  # let mpiexec forward our output before the abort tears the job down
         mpi.abort(1)
     sys.excepthook = hook
 
