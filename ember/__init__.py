@@ -33,7 +33,6 @@ half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 cfloat, cdouble = complex64, complex128
 chalf = complex64
-uint16 = uint32 = uint64 = None
 
 __version__ = "0.1.0"
 
