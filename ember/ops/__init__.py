@@ -80,8 +80,9 @@ Tensor.bernoulli = random.bernoulli
 Tensor.multinomial = random.multinomial
 
 # reductions and sorting (ember/ops/reduce.py, ember/ops/sorting.py)
-from ember.ops import sorting  # noqa: E402,F401
+from ember.ops import sorting, scan  # noqa: E402,F401
 from ember.ops.sorting import *  # noqa: E402,F401,F403
+from ember.ops.scan import *  # noqa: E402,F401,F403
 
 bind_methods("""nansum nanmean prod var std amax amin max min argmax argmin aminmax logsumexp norm
 all any count_nonzero cumsum cumprod cummax cummin logcumsumexp sort argsort msort topk kthvalue
