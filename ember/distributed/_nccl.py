@@ -35,6 +35,11 @@ class NCCLBackend:
     def abort(self, code=1):
         self.mpi.abort(code)
 
+    def dup(self):
+        """A second communicator over the same ranks and GPU (for DDP's comm thread)."""
+        import cupy
+        return NCCLBackend(self.mpi.dup(), cupy.cuda.runtime.getDevice())
+
     def subgroup(self, ranks):
         raise NotImplementedError("new_group is not supported on the nccl backend yet")
 

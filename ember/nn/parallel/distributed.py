@@ -52,11 +52,13 @@ class _CommThread:
 
 
 class _Bucket:
-    def __init__(self, params):
+    def __init__(self, params, on_device):
         self.params = params
         sizes = [p.numel() for p in params]
         self.offsets = np.cumsum([0] + sizes)
-        self.buffer = np.zeros(int(self.offsets[-1]), dtype=params[0]._data.dtype)
+        # MPI reduces host memory; NCCL reduces the buffer where the gradients live
+        xp = params[0]._device.xp if on_device else np
+        self.buffer = xp.zeros(int(self.offsets[-1]), dtype=params[0]._data.dtype)
         self.ready = 0
         self.pending = None
 
@@ -126,12 +128,12 @@ class DistributedDataParallel(Module):
         for p in reversed(self._params):
             nbytes = p.numel() * p.element_size()
             if cur and (size + nbytes > cap or p._data.dtype != cur[0]._data.dtype):
-                buckets.append(_Bucket(cur))
+                buckets.append(_Bucket(cur, self.process_group.backend == "nccl"))
                 cur, size, cap = [], 0, int(cap_mb * (1 << 20))
             cur.append(p)
             size += nbytes
         if cur:
-            buckets.append(_Bucket(cur))
+            buckets.append(_Bucket(cur, self.process_group.backend == "nccl"))
         return buckets
 
     # -- forward --------------------------------------------------------------------------
@@ -183,7 +185,12 @@ class DistributedDataParallel(Module):
                 b.buffer[lo:hi] = 0
             else:
                 g = p.grad._data
-                b.buffer[lo:hi] = (g if isinstance(g, np.ndarray) else g.get()).reshape(-1)
+                if isinstance(b.buffer, np.ndarray) and not isinstance(g, np.ndarray):
+                    g = g.get()  # a CUDA gradient reduced over MPI travels through the host
+                b.buffer[lo:hi] = g.reshape(-1)
+        if not isinstance(b.buffer, np.ndarray):
+            # the comm thread has its own CUDA stream: the copies above must be done first
+            b.params[0]._device.xp.cuda.get_current_stream().synchronize()
         b.pending = self._comm.submit(b.buffer)
 
     def _finish(self):
