@@ -5,14 +5,6 @@
 ``utils.data``.
 """
 
-import warnings as _warnings
-
-# NumPy reports inf/NaN produced inside ember's ops (log(0), 1/0) as RuntimeWarnings; PyTorch
-# is silent there. The filter matches warnings raised from ember's own modules only, so a
-# user's NumPy code keeps its warnings; it costs nothing per op (np.errstate would).
-_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.",
-                         message=r"(divide by zero|invalid value|overflow|underflow) encountered")
-
 from ember._dtype import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16,  # noqa: F401,A004
                           bfloat16, float32, float64, complex64, complex128,
                           get_default_dtype, set_default_dtype, promote_types, finfo, iinfo)
@@ -97,3 +89,11 @@ from ember.amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E40
                                      set_autocast_dtype, is_autocast_cache_enabled,
                                      set_autocast_cache_enabled, clear_autocast_cache)
 from ember import distributed  # noqa: E402,F401
+
+import warnings as _warnings  # noqa: E402
+
+# NumPy reports inf/NaN produced inside ember's ops (log(0), 1/0) as RuntimeWarnings; PyTorch
+# is silent there. The filter matches warnings raised from ember's own modules only, so a
+# user's NumPy code keeps its warnings; it costs nothing per op (np.errstate would).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.",
+                         message=r"(divide by zero|invalid value|overflow|underflow) encountered")

@@ -145,10 +145,10 @@ class AccumulateGrad(Node):
     def apply(self, grads):
         return ()
 
-    def accumulate(self, g, create_graph, owned):
+    def accumulate(self, g, create_graph):
         var = self.variable
         if var.grad is None:
-            var.grad = g if (create_graph or owned) else _own_copy(g)
+            var.grad = g if create_graph else _own_copy(g)
         elif create_graph or STATE.enabled and var.grad.requires_grad:
             var.grad = var.grad + g
         else:
@@ -322,7 +322,6 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
     root_nodes = [e[0] for e in roots]
     deps = _collect(root_nodes)
     buffers = {}
-    owned = set()
     for (node, nr), g in zip(roots, root_grads):
         buf = buffers.get(node)
         if buf is None:
@@ -346,7 +345,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
             node = heapq.heappop(ready)[2]
             grads = buffers.pop(node, None)
             _execute(node, grads, deps, buffers, ready, captured, capture, accumulate, only,
-                     needed, create_graph, retain_graph, owned)
+                     needed, create_graph, retain_graph)
         for fn in _callbacks[-1]:
             fn()
     finally:
@@ -356,7 +355,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
 
 
 def _execute(node, grads, deps, buffers, ready, captured, capture, accumulate, only, needed,
-             create_graph, retain_graph, owned):
+             create_graph, retain_graph):
     results = None
     if grads is not None:
         if node._pre_hooks:
@@ -368,7 +367,7 @@ def _execute(node, grads, deps, buffers, ready, captured, capture, accumulate, o
                     captured[idx] = g
         if type(node) is AccumulateGrad:
             if grads[0] is not None and accumulate and (only is None or node in only):
-                node.accumulate(grads[0], create_graph, False)
+                node.accumulate(grads[0], create_graph)
             return
         if needed is None or needed.get(node, False):
             results = _run_node(node, grads, retain_graph)

@@ -61,6 +61,15 @@ def _finish_work(pg, inner, finish, async_op):
     return None
 
 
+def _reduced(pg, buf, op, writeback):
+    """What a reduction does once the engine is done: divide for AVG, copy back."""
+    def finish():
+        if op == ReduceOp.AVG:
+            _average(buf, pg.size())
+        writeback()
+    return finish
+
+
 def _average(buf, n):
     if buf.dtype.kind in "fc":
         buf /= n
@@ -75,12 +84,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     _same_everywhere(pg, tensor, "all_reduce")
     buf, writeback = _buffer(pg, tensor)
     inner = pg.impl.allreduce(buf, _engine_op(tensor, op), pg.timeout)
-
-    def finish():
-        if op == ReduceOp.AVG:
-            _average(buf, pg.size())
-        writeback()
-    return _finish_work(pg, inner, finish, async_op)
+    return _finish_work(pg, inner, _reduced(pg, buf, op, writeback), async_op)
 
 
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
@@ -89,13 +93,9 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     pg = _resolve(group)
     _same_everywhere(pg, tensor, "reduce")
     buf, writeback = _buffer(pg, tensor)
-    inner = pg.impl.reduce(buf, _engine_op(tensor, op), _group_rank(pg, dst), pg.timeout)
-
-    def finish():
-        if pg.rank() == _group_rank(pg, dst):
-            if op == ReduceOp.AVG:
-                _average(buf, pg.size())
-            writeback()
+    root = _group_rank(pg, dst)
+    inner = pg.impl.reduce(buf, _engine_op(tensor, op), root, pg.timeout)
+    finish = _reduced(pg, buf, op, writeback) if pg.rank() == root else None
     return _finish_work(pg, inner, finish, async_op)
 
 
@@ -165,12 +165,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     send, _ = _buffer(pg, input)
     recv, writeback = _buffer(pg, output)
     inner = pg.impl.reduce_scatter(send, recv, _engine_op(input, op), pg.timeout)
-
-    def finish():
-        if op == ReduceOp.AVG:
-            _average(recv, n)
-        writeback()
-    return _finish_work(pg, inner, finish, async_op)
+    return _finish_work(pg, inner, _reduced(pg, recv, op, writeback), async_op)
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):

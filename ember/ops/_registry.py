@@ -164,7 +164,6 @@ def _forward_error(prim, args, exc):
 
 
 def _device_error(name, a, b):
-
     return RuntimeError(f"{name}: Expected all tensors to be on the same device, but found at "
                         f"least two devices, {a} and {b}!")
 
@@ -242,7 +241,7 @@ def _record_fast(prim, x, y, res):
 
 def _record_unary(prim, x, params, res, out, dev):
     """``_record`` for one tensor input and one output (the common case)."""
-    node = PrimNode.__new__(PrimNode)
+    node = _new(PrimNode)
     node._init((edge_of(x),), ((x._data.shape, x._data.dtype),))
     node.prim = prim
     node.params = params
@@ -250,7 +249,7 @@ def _record_unary(prim, x, params, res, out, dev):
         node._inputs = node._versions = ()
     else:
         node._inputs = (x,)
-        node._versions = (x._vc[0] if x._vc is not None else 0,)
+        node._versions = (_ver(x),)
     if prim.save_output:
         node._out = ((out, dev),)
         res._vc = v = [0]
@@ -344,7 +343,7 @@ def _mark_view(res, x, prim, params):
 def _record(prim, args, params, diff_outs, out_arrays, dev, all_outs=None):
     if len(args) == 1 and all_outs is None:
         return _record_unary(prim, args[0], params, diff_outs[0], out_arrays[0], dev)
-    node = PrimNode.__new__(PrimNode)
+    node = _new(PrimNode)
     nxt = []
     metas = []
     for a in args:
@@ -364,10 +363,7 @@ def _record(prim, args, params, diff_outs, out_arrays, dev, all_outs=None):
     else:
         node._inputs = args if save == "all" else tuple(
             a if i in save else None for i, a in enumerate(args))
-        node._versions = tuple(
-            (a._vc[0] if a._vc is not None else 0)
-            if isinstance(a, Tensor) and a is not None else None
-            for a in node._inputs)
+        node._versions = tuple(_ver(a) for a in node._inputs)
     outs = all_outs if all_outs is not None else diff_outs
     if prim.save_output:
         node._out = tuple((o, dev) for o in out_arrays)
