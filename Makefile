@@ -25,6 +25,8 @@ demo: $(VENV)/.demo-installed
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+	@echo "GPU tier on the strict CuPy stand-in (tests/gpu/strict_cupy.py; no GPU needed):"
+	EMBER_STRICT_CUPY=1 $(PY) -m pytest -q -m gpu tests/gpu -p no:cacheprovider
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/run.py

@@ -351,18 +351,36 @@ def test_compat_helpers_on_numpy():
         assert np.isinf(np.float64(1.0) / np.float64(0.0))
 
 
-def test_compat_helpers_generic_paths(fake_cuda, monkeypatch):
-    """The CuPy branches of compat (segment_sum, the scan), run on the simulated CuPy."""
-    xp = fake_cuda
-    monkeypatch.setitem(sys.modules, "cupyx", types.SimpleNamespace(
-        scatter_add=lambda a, i, v: np.add.at(a, i, v)))
-    v = np.arange(12.0).reshape(6, 2)
-    got = compat.segment_sum(xp, xp.asarray(v), np.array([0, 2, 5]))
-    np.testing.assert_array_equal(np.asarray(got), np.add.reduceat(v, [0, 2, 5]))
-    x = np.random.default_rng(1).standard_normal((2, 7))
-    for name in ("maximum", "logaddexp", "add"):
-        np.testing.assert_allclose(np.asarray(compat.accumulate(xp, name, xp.asarray(x), 1)),
-                                   getattr(np, name).accumulate(x, axis=1))
+def test_compat_helpers_generic_paths():
+    """The CuPy branches of compat, on the strict CuPy stand-in (no NumPy-only calls), against
+    NumPy's ufunc.at / reduceat / accumulate."""
+    with fake_cupy.installed(strict=True) as xp:
+        v = np.arange(12.0).reshape(6, 2)
+        got = compat.segment_sum(xp, xp.asarray(v), np.array([0, 2, 5]))
+        np.testing.assert_array_equal(got.get(), np.add.reduceat(v, [0, 2, 5]))
+        x = np.random.default_rng(1).standard_normal((2, 7))
+        for name in ("maximum", "minimum", "logaddexp", "add", "multiply"):
+            np.testing.assert_allclose(compat.accumulate(xp, name, xp.asarray(x), 1).get(),
+                                       getattr(np, name).accumulate(x, axis=1))
+        rng = np.random.default_rng(2)
+        base = rng.uniform(0.5, 2.0, (4, 5))
+        vals = rng.uniform(0.5, 2.0, 9)
+        keys = [np.array([0, 3, 0, 0, 2, 3, 1, 0, 2]),  # repeats on a flat axis
+                (np.array([0, 3, 0, 0, 2, 3, 1, 0, 2]), np.array([1, 4, 1, 1, 0, 4, 2, 1, 0]))]
+        for fn, uf in ((compat.scatter_add, np.add), (compat.scatter_max, np.maximum),
+                       (compat.scatter_min, np.minimum), (compat.scatter_mul, np.multiply)):
+            for key in keys:
+                want, v_ = base.copy(), vals if isinstance(key, tuple) else vals[:, None]
+                uf.at(want, key, v_)
+                got = xp.asarray(base)
+                dkey = tuple(map(xp.asarray, key)) if isinstance(key, tuple) else xp.asarray(key)
+                fn(xp, got, dkey, xp.asarray(v_))
+                np.testing.assert_allclose(got.get(), want, err_msg=uf.__name__)
+        t = xp.asarray(base.T)  # not C-contiguous: the layered multiply indexes by position
+        compat.scatter_mul(xp, t, xp.asarray([1, 1]), xp.asarray(np.array([[2.0], [3.0]])))
+        want = base.T.copy()
+        want[1] *= 6
+        np.testing.assert_allclose(t.get(), want)
 
 
 def test_modules_optimizers_and_save_load_on_simulated_cuda(fake_cuda, tmp_path):

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from ember.backend import compat
 from ember._tensor import Tensor, _wrap
 from ember.autograd.grad_mode import no_grad
 
@@ -138,7 +139,7 @@ class GradScaler:
                     bad = xp.logical_not(xp.isfinite(arr).all())  # checked before scaling
                     found[g._device] = bad if g._device not in found else \
                         xp.logical_or(found[g._device], bad)
-                    if getattr(arr.flags, "writeable", True):
+                    if compat.writeable(arr):
                         xp.multiply(arr, np.float32(inv_scale), out=arr, casting="unsafe")
                     else:
                         g._data = (arr * np.float32(inv_scale)).astype(arr.dtype)

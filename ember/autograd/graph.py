@@ -18,6 +18,7 @@ import itertools
 import traceback
 import weakref
 
+from ember.backend import compat
 from ember.autograd.grad_mode import STATE
 
 _seq = itertools.count()
@@ -153,7 +154,7 @@ class AccumulateGrad(Node):
             var.grad = var.grad + g
         else:
             vg = var.grad
-            if vg._data.shape == g._data.shape and getattr(vg._data.flags, "writeable", True):
+            if vg._data.shape == g._data.shape and compat.writeable(vg._data):
                 vg._data += g._data
                 vg._bump()
             else:

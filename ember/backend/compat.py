@@ -52,6 +52,39 @@ def scatter_min(xp, target, index, values):
     return target
 
 
+def scatter_mul(xp, target, index, values):
+    """``target[index] *= values`` in place, repeats included (``np.multiply.at``).
+
+    CuPy has no ``multiply.at`` and no atomic multiply, so on CuPy the flat positions are
+    sorted and applied in layers: layer r holds the r-th occurrence of every position, so
+    no layer repeats a position and a plain ``target[pos] *= v`` is exact. There are as
+    many layers as the most repeated position has occurrences.
+    """
+    if xp is np:
+        np.multiply.at(target, index, values)
+        return target
+    flat_pos = xp.arange(target.size).reshape(target.shape)[index]
+    vals = xp.broadcast_to(values, flat_pos.shape).ravel()
+    pos = flat_pos.ravel()
+    order = xp.argsort(pos, kind="stable")
+    pos, vals = pos[order], vals[order]
+    if pos.size == 0:
+        return target
+    first = xp.ones(pos.shape, dtype=bool)
+    first[1:] = pos[1:] != pos[:-1]
+    start = accumulate(xp, "maximum", xp.where(first, xp.arange(pos.size), 0))
+    rank = xp.arange(pos.size) - start  # occurrence number of each entry at its position
+    flat = target.reshape(-1) if target.flags.c_contiguous else None
+    for r in range(int(rank.max()) + 1):
+        sel = rank == r
+        if flat is not None:
+            flat[pos[sel]] *= vals[sel]
+        else:
+            idx = xp.unravel_index(pos[sel], target.shape)
+            target[idx] *= vals[sel]
+    return target
+
+
 def segment_sum(xp, values, starts, axis=0):
     """``np.add.reduceat(values, starts, axis)`` for increasing ``starts`` (int array):
     sums of the segments ``values[starts[i]:starts[i + 1]]`` along ``axis``."""
@@ -151,3 +184,8 @@ def indexed_shape(shape, key):
 def errstate(xp, **kwargs):
     """``np.errstate`` (CuPy does not raise floating-point warnings: there it does nothing)."""
     return np.errstate(**kwargs)
+
+
+def writeable(a):
+    """Whether ``a`` may be written (NumPy's read-only views say no; CuPy has no such flag)."""
+    return getattr(a.flags, "writeable", True)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ember.backend import compat
 from ember import _dtype
 from ember._tensor import Tensor, _wrap, _wrap_dim
 from ember.autograd.grad_mode import STATE
@@ -164,7 +165,7 @@ def _write(x, res, op):
             or np.broadcast_shapes(res._data.shape, x._data.shape) != x._data.shape):
         raise RuntimeError(f"{prefix}output with shape {list(x._data.shape)} doesn't match "
                            f"the broadcast shape {list(res._data.shape)}")
-    if not getattr(x._data.flags, "writeable", True):  # CuPy arrays have no such flag
+    if not compat.writeable(x._data):
         if 0 in x._data.strides and x._data.size > 1:
             raise RuntimeError(f"{prefix}unsupported operation: more than one element of the "
                                f"written-to tensor refers to a single memory location. Please "

@@ -10,6 +10,7 @@ through ``commit_inplace`` (graph rebinding, ``CopySlices`` for views) when some
 
 import numpy as np
 
+from ember.backend import compat
 from ember import _dtype
 from ember._tensor import Tensor, _wrap
 from ember.autograd.grad_mode import STATE
@@ -17,7 +18,7 @@ from ember.ops._registry import primitive
 from ember.ops._util import commit_inplace, wrap_dim
 from ember.ops.elementwise import cast, where
 from ember.ops.methods import clone
-from ember.ops.views import (_getitem_copy, _getitem_view, _check_bounds, _is_basic, add_at,
+from ember.ops.views import (_getitem_copy, _getitem_view, _check_bounds, _is_basic,
                              expand, expand_ellipsis, getitem, normalize_key, reshape,
                              split_key)
 
@@ -70,7 +71,7 @@ def _const(arr, like):
 def _index_put(xp, x, v, key, accumulate):
     out = x.copy()
     if accumulate:
-        add_at(xp, out, key, v)
+        compat.scatter_add(xp, out, key, v)
     else:
         out[key] = v
     return out
@@ -96,12 +97,12 @@ def _put_inplace(x, key, v, accumulate, op):
     if _recording(x, v):
         return commit_inplace(x, lambda t, val: _index_put(t, val, key=key,
                                                            accumulate=accumulate), v, op=op)
-    if not x._data.flags.writeable:
+    if not compat.writeable(x._data):
         raise RuntimeError(f"{op}: the tensor's memory is read-only (it may be an expanded "
                            f"view); clone() it first")
     val = v._data if isinstance(v, Tensor) else v
     if accumulate:
-        add_at(x._device.xp, x._data, key, val)
+        compat.scatter_add(x._device.xp, x._data, key, val)
     else:
         x._data[key] = val
     x._bump()
@@ -237,7 +238,7 @@ def _(ctx, g):
 @primitive("scatter_add", save=(1,))
 def _scatter_add(xp, x, index, src, dim):
     out = x.copy()
-    add_at(xp, out, _axis_key(xp, index, dim), src)
+    compat.scatter_add(xp, out, _axis_key(xp, index, dim), src)
     return out
 
 
@@ -373,18 +374,15 @@ def _reduce_at(xp, reduce, a, key, v):
     if xp is np:
         getattr(np, name).at(a, key, v)
         return
-    import cupyx
-    fn = {"add": cupyx.scatter_add, "maximum": cupyx.scatter_max,
-          "minimum": cupyx.scatter_min}.get(name)
-    if fn is None:
-        raise NotImplementedError("scatter_reduce: reduce='prod' is not supported on CUDA yet")
-    fn(a, key, v)
+    fn = {"add": compat.scatter_add, "maximum": compat.scatter_max,
+          "minimum": compat.scatter_min, "multiply": compat.scatter_mul}[name]
+    fn(xp, a, key, v)
 
 
 def _hits(xp, shape, key, include_self):
     """How many values each output position reduces (self counted when included)."""
     cnt = xp.full(shape, int(include_self), dtype=np.int64)
-    add_at(xp, cnt, key, 1)
+    compat.scatter_add(xp, cnt, key, 1)
     return cnt
 
 
@@ -441,7 +439,7 @@ def _extreme_grads(ctx, g, x, index, src, key):
         x_hit[key] = False
     s_hit = src._data == out[key]
     cnt = x_hit.astype(np.int64)
-    add_at(xp, cnt, key, s_hit.astype(np.int64))
+    compat.scatter_add(xp, cnt, key, s_hit.astype(np.int64))
     gm = g / _const(xp.maximum(cnt, 1), g)
     return gm * _const(x_hit, g), _gather(gm, index, dim=ctx.params["dim"]) * _const(s_hit, g)
 
@@ -456,7 +454,7 @@ def _prod_grads(ctx, g, x, index, src, key):
     x_zero = x._data == 0 if p["include_self"] else xp.zeros(x._data.shape, dtype=bool)
     s_zero = src._data == 0
     n_zero = x_zero.astype(np.int64)
-    add_at(xp, n_zero, key, s_zero.astype(np.int64))
+    compat.scatter_add(xp, n_zero, key, s_zero.astype(np.int64))
     xz, sz = _wrap(x_zero, g._device), _wrap(s_zero, g._device)
     nz_prod = _scatter_reduce(where(xz, 1, x), index, where(sz, 1, src), **p)
     z_sum = _scatter_add(where(xz, x, 0), index, where(sz, src, 0), dim=dim)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ember.backend import compat
 from ember import _dtype
 from ember._tensor import (Tensor, _wrap, contiguous_format, preserve_format,
                            channels_last_perm)
@@ -225,7 +226,7 @@ def _ufunc_inplace(fn, ufunc, name):
         if (STATE.enabled and (self._requires_grad or isinstance(other, Tensor) and
                                other._requires_grad)) or alpha != 1 or \
                 self._data.dtype.kind not in "fcV" or \
-                not getattr(self._data.flags, "writeable", True):  # CuPy has no such flag
+                not compat.writeable(self._data):
             return generic(self, other, **({"alpha": alpha} if alpha != 1 else {}))
         o = _direct_operand(self, other)
         if o is None:

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ember.backend import compat
 from ember import _dtype
 from ember._tensor import Tensor, _wrap
 from ember.autograd.grad_mode import STATE
@@ -177,12 +178,7 @@ def _(ctx, g):
 def _put_along(xp, g, idx, dim, shape):
     out = xp.zeros(shape, dtype=g.dtype)
     key = _along_key(xp, idx, dim)
-    if xp is np:
-        np.add.at(out, key, g)  # repeated indices (cummax) accumulate
-    else:
-        import cupyx
-        cupyx.scatter_add(out, key, g)
-    return out
+    return compat.scatter_add(xp, out, key, g)  # repeated indices (cummax) accumulate
 
 
 @_put_along.defvjp

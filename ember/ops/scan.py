@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ember.backend import compat
 from ember import _dtype
 from ember.ops import elementwise as E
 from ember.ops._registry import primitive
@@ -77,14 +78,14 @@ def cumprod(input, dim, *, dtype=None, out=None):
 @primitive("cumextreme_indices", differentiable=False)
 def _cumextreme_indices(xp, x, dim, largest):
     # the index of the running extreme: the last position where x reached it (NaN sticks)
-    acc = (xp.maximum if largest else xp.minimum).accumulate(x, axis=dim)
+    acc = compat.accumulate(xp, "maximum" if largest else "minimum", x, axis=dim)
     reached = x == acc
     if x.dtype.kind in "fcV":
         reached |= xp.isnan(x)
     shape = [1] * x.ndim
     shape[dim] = -1
     pos = xp.arange(x.shape[dim]).reshape(shape)
-    return xp.maximum.accumulate(xp.where(reached, pos, 0), axis=dim)
+    return compat.accumulate(xp, "maximum", xp.where(reached, pos, 0), axis=dim)
 
 
 def _cum_extreme(input, dim, largest, op, result):
@@ -117,7 +118,7 @@ def _logcumsumexp(xp, x, dim, reverse):
     if x.ndim == 0:
         return x.copy()
     work = x.astype(np.float32) if x.dtype.itemsize < 4 else x  # half types lack accumulate
-    out = xp.logaddexp.accumulate(_flip(xp, work, dim, reverse), axis=dim)
+    out = compat.accumulate(xp, "logaddexp", _flip(xp, work, dim, reverse), axis=dim)
     return xp.ascontiguousarray(_flip(xp, out, dim, reverse)).astype(x.dtype, copy=False)
 
 

@@ -8,6 +8,7 @@ gradients reach the selected elements, to any order. Sorts are stable and put Na
 
 import numpy as np
 
+from ember.backend import compat
 from ember._tensor import Tensor, _wrap
 from ember.ops import elementwise as E
 from ember.ops._registry import primitive
@@ -192,8 +193,9 @@ def _mode_indices(xp, x, dim):
     starts[..., 1:] = s[..., 1:] != s[..., :-1]
     ends = xp.ones(s.shape, dtype=bool)
     ends[..., :-1] = starts[..., 1:]
-    first = xp.maximum.accumulate(xp.where(starts, pos, 0), axis=-1)
-    last = xp.flip(xp.minimum.accumulate(xp.flip(xp.where(ends, pos, n), -1), axis=-1), -1)
+    first = compat.accumulate(xp, "maximum", xp.where(starts, pos, 0), axis=-1)
+    last = xp.flip(compat.accumulate(xp, "minimum", xp.flip(xp.where(ends, pos, n), -1),
+                                     axis=-1), -1)
     best = xp.argmax(last - first, axis=-1)[..., None]
     idx = xp.take_along_axis(order, xp.take_along_axis(last, best, axis=-1), axis=-1)
     return xp.ascontiguousarray(xp.moveaxis(idx, -1, dim)).astype(np.int64, copy=False)

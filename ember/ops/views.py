@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ember.backend import compat
 from ember._tensor import Tensor, _wrap
 from ember.autograd.graph import Node, edge_of
 from ember.ops._registry import primitive
@@ -756,22 +757,13 @@ def getitem(input, key):
     return _getitem_copy(input, key=key)
 
 
-def add_at(xp, a, key, v):
-    """``a[key] += v`` in place, where repeated indices accumulate."""
-    if xp is np:
-        np.add.at(a, key, v)
-    else:
-        import cupyx
-        cupyx.scatter_add(a, key, v)
-
-
 @primitive("index_put_zeros", save="none")
 def _index_put_zeros(xp, g, shape, key, basic):
     z = xp.zeros(shape, dtype=g.dtype)
     if basic:
         z[key] = g
     else:
-        add_at(xp, z, key, g)
+        compat.scatter_add(xp, z, key, g)
     return z
 
 

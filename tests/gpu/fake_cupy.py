@@ -6,10 +6,12 @@ events), written against CuPy's documented API. "Device" arrays are NumPy arrays
 subclass with ``get``/``set``, so every op forward runs unchanged. What this checks is
 ember's logic; tests/gpu checks the real CuPy.
 
-Use ``with installed():``; ember's CUDA state is restored afterwards.
+Use ``with installed():``; ember's CUDA state is restored afterwards. ``installed(strict=True)``
+swaps the lenient arrays for tests/gpu/strict_cupy.py's, which hold ember to CuPy's rules.
 """
 
 import contextlib
+import sys
 import types
 
 import numpy as np
@@ -266,8 +268,9 @@ def make_module():
 
 
 @contextlib.contextmanager
-def installed():
-    """Run the block with ember believing CuPy and two GPUs are present."""
+def installed(strict=False):
+    """Run the block with ember believing CuPy and two GPUs are present (with ``strict``,
+    the arrays and functions of tests/gpu/strict_cupy.py, and its ``cupyx``)."""
     from ember import backend
     from ember.backend import cuda as bc
     from ember.ops import random as rnd
@@ -276,13 +279,28 @@ def installed():
              dict(ec._bf16))
     cuda_devs = [d for d in set(backend._cache.values()) if d.type == "cuda"]
     saved_xp = [(d, d.xp) for d in cuda_devs]
-    bc._state.update(cupy=make_module(), error=None, ready=False, current=0, count=None)
+    if strict:
+        from tests.gpu import strict_cupy
+        module = strict_cupy.make_module()
+        cupyx = {"cupy": module, "cupyx": module._cupyx, "cupyx.scipy": module._cupyx.scipy}
+        if hasattr(module._cupyx.scipy, "special"):
+            cupyx["cupyx.scipy.special"] = module._cupyx.scipy.special
+    else:
+        module, cupyx = make_module(), {}
+    saved_modules = {k: sys.modules.get(k) for k in cupyx}
+    sys.modules.update(cupyx)
+    bc._state.update(cupy=module, error=None, ready=False, current=0, count=None)
     bc._stats.clear()
     for d in cuda_devs:
         d.xp = None
     try:
         yield bc._state["cupy"]
     finally:
+        for k, v in saved_modules.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
         for target, value in zip((bc._state, bc._stats, rnd._cuda_generators, ec._bf16),
                                  (saved[0], saved[1], saved[3], saved[4])):
             target.clear()

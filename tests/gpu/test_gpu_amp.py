@@ -57,11 +57,7 @@ def test_autocast_float16_dtypes_match_torch(name):
                                want.float().cpu().numpy(), rtol=2e-2, atol=2e-2)
 
 
-LINEAR_CHECK = pytest.mark.xfail(reason="nn.functional.linear checks dtypes before autocast can "
-                                        "cast: needs @autocast_op('linear')", strict=False)
-
-
-@pytest.mark.parametrize("layers", [1, pytest.param(2, marks=LINEAR_CHECK)])
+@pytest.mark.parametrize("layers", [1, 2])
 def test_autocast_float16_training_with_gradscaler(layers):
     ember.manual_seed(0)
     model = (ember.nn.Linear(16, 12) if layers == 1 else ember.nn.Sequential(

@@ -1,5 +1,5 @@
-"""A sample of the op table (every few rows of tests/ops and the functional rows of tests/nn)
-on the GPU: forward in float64 and float32, and first-order gradients, against the same
+"""The op table (every few rows of tests/ops and the functional rows of tests/nn; all of
+them on the strict CuPy stand-in) on the GPU: forward in float64 and float32, and first-order gradients, against the same
 ops on the CPU."""
 
 import importlib
@@ -9,6 +9,7 @@ import pytest
 
 import ember
 from tests.gpu._common import OnCuda, close, require_gpu
+from tests.gpu.conftest import STRICT
 from tests.harness import flat, materialize
 
 require_gpu()
@@ -18,7 +19,9 @@ TABLES = ["tests.ops.test_elementwise", "tests.ops.test_reduce", "tests.ops.test
           "tests.ops.test_index", "tests.ops.test_sorting", "tests.ops.test_linalg",
           "tests.ops.test_fft", "tests.nn.test_layers", "tests.nn.test_conv",
           "tests.nn.test_pooling", "tests.nn.test_spatial"]
-EVERY = 3  # one row in EVERY, so the sample spans every family and the run stays short
+# one row in EVERY, so the sample spans every family and the GPU run stays short; the strict
+# CuPy stand-in (tests/gpu/conftest.py) is quick, so there every row runs
+EVERY = 1 if STRICT else 3
 
 
 def _rows():

@@ -21,6 +21,7 @@ from itertools import product
 
 import numpy as np
 
+from ember.backend import compat
 from ember.ops._registry import primitive
 
 __all__ = ["window_sum", "window_spread", "max_pool_nd", "max_scatter", "max_gather",
@@ -239,12 +240,7 @@ def _scatter_add_planes(xp, g, idx, size):
         return np.bincount(lin, weights=g.ravel(), minlength=N * C * size).astype(
             g.dtype).reshape(N, C, size)
     out = xp.zeros(N * C * size, dtype=g.dtype)
-    if xp is np:
-        np.add.at(out, lin, g.ravel())
-    else:
-        import cupyx
-        cupyx.scatter_add(out, lin, g.ravel())
-    return out.reshape(N, C, size)
+    return compat.scatter_add(xp, out, lin, g.ravel()).reshape(N, C, size)
 
 
 @primitive("plane_scatter", save=(1,))
@@ -283,8 +279,7 @@ def put_axis(xp, g, *, idx, axis, size):
     if xp is np:
         out[sidx[starts]] = np.add.reduceat(gm[order], starts, axis=0) if len(sidx) else 0
     else:
-        import cupyx
-        cupyx.scatter_add(out, xp.asarray(idx), gm)
+        compat.scatter_add(xp, out, xp.asarray(idx), gm)
     return xp.ascontiguousarray(xp.moveaxis(out, 0, axis))
 
 

@@ -8,6 +8,7 @@ count in the batch). Each is the other's gradient, so gradients of gradients wor
 
 import numpy as np
 
+from ember.backend import compat
 from ember import _dtype
 from ember._tensor import Tensor, _wrap
 from ember.autograd.grad_mode import no_grad
@@ -20,9 +21,7 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 def _scatter_rows(xp, z, idx, rows):
     """``z[idx[i]] += rows[i]`` with repeated indices accumulating."""
     if xp is not np:
-        import cupyx
-        cupyx.scatter_add(z, idx, rows)
-        return z
+        return compat.scatter_add(xp, z, idx, rows)
     if idx.size == 0:
         return z
     sparse = _scipy_sparse()
