@@ -80,6 +80,7 @@ from ember import testing  # noqa: E402,F401
 from ember import optim  # noqa: E402,F401
 import ember.linalg as linalg  # noqa: E402,F401  (torch.linalg, not ember.ops.linalg)
 import ember.fft as fft  # noqa: E402,F401
+import ember.special as special  # noqa: E402,F401
 from ember import nn  # noqa: E402,F401
 from ember import distributions  # noqa: E402,F401
 from ember import cuda, amp  # noqa: E402,F401

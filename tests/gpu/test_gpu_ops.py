@@ -17,8 +17,9 @@ pytestmark = pytest.mark.gpu
 
 TABLES = ["tests.ops.test_elementwise", "tests.ops.test_reduce", "tests.ops.test_shape",
           "tests.ops.test_index", "tests.ops.test_sorting", "tests.ops.test_linalg",
-          "tests.ops.test_fft", "tests.nn.test_layers", "tests.nn.test_conv",
-          "tests.nn.test_pooling", "tests.nn.test_spatial"]
+          "tests.ops.test_fft", "tests.ops.test_special", "tests.ops.test_numeric",
+          "tests.ops.test_linalg_lu", "tests.ops.test_spectral", "tests.nn.test_layers",
+          "tests.nn.test_conv", "tests.nn.test_pooling", "tests.nn.test_spatial"]
 # one row in EVERY, so the sample spans every family and the GPU run stays short; the strict
 # CuPy stand-in (tests/gpu/conftest.py) is quick, so there every row runs
 EVERY = 1 if STRICT else 3

@@ -1,0 +1,1 @@
+"""``ember.special``: PyTorch's torch.special namespace (being written)."""
