@@ -1,6 +1,6 @@
 """The op table (every few rows of tests/ops and the functional rows of tests/nn; all of
-them on the strict CuPy stand-in) on the GPU: forward in float64 and float32, and first-order gradients, against the same
-ops on the CPU."""
+them on the strict CuPy stand-in) on the GPU: forward in float64 and float32, and
+first-order gradients, against the same ops on the CPU."""
 
 import importlib
 
