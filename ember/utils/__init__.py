@@ -1,3 +1,3 @@
 """``ember.utils``: data loading (``data``) and activation checkpointing (``checkpoint``)."""
 
-from ember.utils import data  # noqa: F401
+from ember.utils import data, checkpoint  # noqa: F401

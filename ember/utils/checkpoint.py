@@ -5,12 +5,25 @@ from ember.autograd.function import Function
 from ember.autograd.grad_mode import enable_grad, no_grad
 
 
+def _rng_states(args):
+    """``(generator, state)`` for the CPU generator and that of every CUDA device among the
+    tensor ``args`` (PyTorch's rule), so the recomputation draws the same dropout masks."""
+    from ember.ops.random import _gen
+    devices = {a.device for a in args if isinstance(a, Tensor) and a.device.type == "cuda"}
+    gens = [_gen(None)] + [_gen(None, d) for d in sorted(devices, key=str)]
+    return [(g, g.get_state()) for g in gens]
+
+
+def _set_rng_states(states):
+    for g, state in states:
+        g.set_state(state)
+
+
 class _Checkpoint(Function):
     @staticmethod
     def forward(ctx, run, preserve_rng, *args):
-        from ember.ops.random import get_rng_state
         ctx.run = run
-        ctx.rng = get_rng_state() if preserve_rng else None
+        ctx.rng = _rng_states(args) if preserve_rng else None
         ctx.args = args
         with no_grad():
             return run(*args)
@@ -18,17 +31,18 @@ class _Checkpoint(Function):
     @staticmethod
     def backward(ctx, *grads):
         from ember.autograd import backward
-        from ember.ops.random import get_rng_state, set_rng_state
         inputs = [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a
                   for a in ctx.args]
-        saved = get_rng_state()
+        saved = None
         if ctx.rng is not None:
-            set_rng_state(ctx.rng)
+            saved = [(g, g.get_state()) for g, _ in ctx.rng]
+            _set_rng_states(ctx.rng)
         try:
             with enable_grad():
                 outs = ctx.run(*inputs)
         finally:
-            set_rng_state(saved)
+            if saved is not None:
+                _set_rng_states(saved)
         outs = outs if isinstance(outs, tuple) else (outs,)
         pairs = [(o, g) for o, g in zip(outs, grads)
                  if isinstance(o, Tensor) and o.requires_grad and g is not None]

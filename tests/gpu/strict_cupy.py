@@ -240,6 +240,7 @@ class ndarray:
     device = property(lambda s: _DeviceId(s._dev))
     T = property(lambda s: _w(s._a.T))
     mT = property(lambda s: _w(np.swapaxes(s._a, -1, -2)))
+    __cuda_array_interface__ = property(lambda s: dict(s._a.__array_interface__, version=3))
     base = property(lambda s: None if s._a.base is None else _w(np.asarray(s._a.base)))
 
     @property
