@@ -11,7 +11,10 @@ NumPy and catches, on any machine, the mistakes that would otherwise only show o
   ufunc method it does not implement (``xp.maximum.accumulate``);
 - Python-scalar habits: CuPy reductions and scalar indexing give 0-d arrays, which have
   no ``__index__``, and arrays have no ``flags.writeable``;
-- dtypes CuPy cannot hold (bfloat16 before CuPy 14, object, strings).
+- dtypes CuPy cannot hold (bfloat16 before CuPy 14, object, strings);
+- relying on NumPy's IndexError for out-of-range integer-array indices: CuPy does not
+  check them (it wraps them around), so here they wrap too, and only ember's own bounds
+  checks can raise.
 
 Names and signatures come from ``cupy_api.json``, recorded from the real CuPy by
 ``scripts/cupy_surface.py``; the ufunc methods CuPy implements are listed below. What it
@@ -99,6 +102,29 @@ def _u(x, where, allow_host=False):
     if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
         return type(x)(_u(v, where, allow_host) for v in x)
     return x
+
+
+def _wrap_indices(key, shape):
+    """CuPy's rule for integer-array indices: out-of-range entries wrap around (mod size)
+    instead of raising (scalar integer indices are still checked, as in CuPy)."""
+    key = key if isinstance(key, tuple) else (key,)
+    arrays = [np.asarray(k) if isinstance(k, list) else k for k in key]
+    consumed = sum(0 if k is None or k is Ellipsis else
+                   (k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1)
+                   for k in arrays)
+    out, dim = [], 0
+    for k in arrays:
+        if k is Ellipsis:
+            dim += len(shape) - consumed
+        elif isinstance(k, np.ndarray) and k.dtype.kind in "iu" and dim < len(shape):
+            k = np.mod(k, shape[dim]) if shape[dim] else k
+            dim += 1
+        elif isinstance(k, np.ndarray) and k.dtype == bool:
+            dim += k.ndim
+        elif k is not None:
+            dim += 1
+        out.append(k)
+    return tuple(out)
 
 
 class _Flags:
@@ -297,11 +323,12 @@ class ndarray:
 
     # -- Python protocol --------------------------------------------------------------------------
     def __getitem__(self, key):
-        return _w(self._a[_u(key, "ndarray.__getitem__", allow_host=True)])
+        key = _wrap_indices(_u(key, "ndarray.__getitem__", allow_host=True), self._a.shape)
+        return _w(self._a[key])
 
     def __setitem__(self, key, value):
-        self._a[_u(key, "ndarray.__setitem__", allow_host=True)] = \
-            _u(value, "ndarray.__setitem__", allow_host=True)
+        key = _wrap_indices(_u(key, "ndarray.__setitem__", allow_host=True), self._a.shape)
+        self._a[key] = _u(value, "ndarray.__setitem__", allow_host=True)
 
     def __len__(self):
         return len(self._a)
@@ -375,7 +402,27 @@ _HOST_OK = {"asarray", "array", "asanyarray", "ascontiguousarray", "asfortranarr
 _CREATION = {"empty", "zeros", "ones", "full"}
 
 
+def _take(a, indices, axis=None, out=None):
+    n = a.size if axis is None else a.shape[axis]
+    return np.take(a, np.mod(indices, n) if n else indices, axis=axis, out=out)
+
+
+def _take_along_axis(arr, indices, axis):
+    n = arr.shape[axis] if axis is not None else arr.size
+    return np.take_along_axis(arr, np.mod(indices, n) if n else indices, axis)
+
+
+def _put_along_axis(arr, indices, values, axis):
+    n = arr.shape[axis] if axis is not None else arr.size
+    return np.put_along_axis(arr, np.mod(indices, n) if n else indices, values, axis)
+
+
+_WRAPPING = {"take": _take, "take_along_axis": _take_along_axis,
+             "put_along_axis": _put_along_axis}
+
+
 def _function(name, fn, spec):
+    fn = _WRAPPING.get(name, fn)
     sig = _signature(spec)
     host_ok = name in _HOST_OK
 
@@ -476,8 +523,9 @@ class _Namespace(types.ModuleType):
 
 def _scatter(ufunc):
     def scatter(a, slices, value):
-        ufunc.at(_u(a, "cupyx.scatter"), _u(slices, "cupyx.scatter", True),
-                 _u(value, "cupyx.scatter"))
+        target = _u(a, "cupyx.scatter")
+        key = _wrap_indices(_u(slices, "cupyx.scatter", True), target.shape)
+        ufunc.at(target, key, _u(value, "cupyx.scatter"))
     return scatter
 
 

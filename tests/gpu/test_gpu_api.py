@@ -209,6 +209,35 @@ def test_tensor_protocol():
     ember.testing.assert_close(x, t(A, "cuda"))
 
 
+OUT_OF_RANGE = {
+    "getitem": lambda dev: t(A, dev)[t(np.array([0, 4]), dev)],
+    "getitem_dim1": lambda dev: t(A, dev)[:, t(np.array([-6]), dev)],
+    "setitem": lambda dev: t(A, dev).__setitem__(t(np.array([9]), dev), 1.0),
+    "index_put_": lambda dev: t(A, dev).index_put_((t(np.array([7]), dev),), t(1.0, dev)),
+    "index_select": lambda dev: t(A, dev).index_select(1, t(np.array([5]), dev)),
+    "gather": lambda dev: t(A, dev).gather(1, t(np.array([[5]]), dev)),
+    "scatter_add": lambda dev: t(A, dev).scatter_add(0, t(np.array([[4]]), dev), t(A, dev)),
+    "take": lambda dev: t(A, dev).take(t(np.array([20]), dev)),
+    "take_along_dim": lambda dev: ember.take_along_dim(t(A, dev), t(np.array([[5]]), dev), 1),
+    "index_add": lambda dev: t(A, dev).index_add(0, t(np.array([4]), dev), t(A[:1], dev)),
+    "embedding": lambda dev: F.embedding(t(np.array([5]), dev), t(B, dev)),
+    "nll_loss": lambda dev: F.nll_loss(t(A, dev), t(np.array([0, 5, 1, 1]), dev)),
+    "cross_entropy": lambda dev: F.cross_entropy(t(A, dev), t(np.array([0, 1, 9, 1]), dev)),
+    "one_hot": lambda dev: F.one_hot(t(np.array([0, 3]), dev), 3),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_RANGE))
+def test_out_of_range_indices_raise_on_the_gpu(name):
+    """CuPy does not bounds-check integer-array indices (they wrap around), so every op
+    that takes indices must check them itself: the GPU raises what the CPU raises."""
+    with pytest.raises((IndexError, RuntimeError)) as cpu:
+        OUT_OF_RANGE[name]("cpu")
+    with pytest.raises(type(cpu.value)) as gpu:
+        OUT_OF_RANGE[name]("cuda")
+    assert str(gpu.value) == str(cpu.value)
+
+
 def test_random_ops_on_the_gpu():
     ember.manual_seed(3)
     a = ember.rand(1000, device="cuda")
