@@ -9,7 +9,6 @@ ember/backend/compat.py. The real GPU runs tests/gpu.
 
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest

@@ -19,9 +19,9 @@ def _mpiexec():
     return here if os.path.exists(here) else "mpiexec"
 
 
-def run(script, n, *args, timeout=120):
+def run(script, n, *args, timeout=120, extra_env=None):
     from ember.distributed.run import thread_env
-    env = dict(thread_env(n), PYTHONPATH=ROOT)
+    env = dict(thread_env(n), PYTHONPATH=ROOT, **(extra_env or {}))
     cmd = [_mpiexec(), "-n", str(n), sys.executable, os.path.join(HERE, "scripts", script),
            *args]
     t0 = time.time()
@@ -117,3 +117,14 @@ def test_nccl_collectives():
     p, _ = run("nccl.py", n)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count("OK") == n
+
+
+@pytest.mark.parametrize("script", ["nccl.py", "ddp_nccl.py"])
+def test_nccl_engine_and_ddp_on_the_strict_cupy_stand_in(script):
+    """No GPU needed: the ranks run on tests/gpu/strict_cupy.py with NCCL over MPI
+    (tests/gpu/fake_nccl.py), so ember's NCCL engine and DDP's NCCL path (device buckets,
+    the comm thread's own communicator) run end to end; real GPUs run test_nccl_*."""
+    pytest.importorskip("scipy")
+    p, _ = run(script, 2, extra_env={"EMBER_STRICT_CUPY": "1"})
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("OK") == 2

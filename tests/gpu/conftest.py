@@ -9,7 +9,18 @@ import os
 
 STRICT = os.environ.get("EMBER_STRICT_CUPY") == "1"
 
-if STRICT:
+
+def install_for_process():
+    """Put the strict stand-in (and its NCCL over MPI) in place for the rest of this process
+    (the pytest session of tests/gpu, or a multi-process test's worker)."""
     from tests.gpu import fake_cupy
-    _installed = fake_cupy.installed(strict=True)
-    _installed.__enter__()  # for the whole session: this process runs only tests/gpu
+    ctx = fake_cupy.installed(strict=True)
+    ctx.__enter__()
+    _KEEP.append(ctx)  # held: a collected generator context would undo the installation
+
+
+_KEEP = []
+
+
+if STRICT:
+    install_for_process()

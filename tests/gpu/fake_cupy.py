@@ -282,7 +282,10 @@ def installed(strict=False):
     if strict:
         from tests.gpu import strict_cupy
         module = strict_cupy.make_module()
-        cupyx = {"cupy": module, "cupyx": module._cupyx, "cupyx.scipy": module._cupyx.scipy}
+        from tests.gpu import fake_nccl
+        module.cuda.nccl = fake_nccl.module()
+        cupyx = {"cupy": module, "cupy.cuda": module.cuda, "cupy.cuda.nccl": module.cuda.nccl,
+                 "cupyx": module._cupyx, "cupyx.scipy": module._cupyx.scipy}
         if hasattr(module._cupyx.scipy, "special"):
             cupyx["cupyx.scipy.special"] = module._cupyx.scipy.special
     else:

@@ -1,9 +1,15 @@
 """NCCL collectives on CUDA tensors (one GPU per rank; world size 1 is a real communicator)."""
 
+import os
+
 import numpy as np
 
 import ember
 import ember.distributed as dist
+
+if os.environ.get("EMBER_STRICT_CUPY") == "1":  # no GPU: the CuPy and NCCL stand-ins
+    from tests.gpu.conftest import install_for_process
+    install_for_process()
 
 
 dist.init_process_group("nccl")
