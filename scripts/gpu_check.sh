@@ -45,8 +45,10 @@ if [ "${PIPESTATUS[0]}" -ne 0 ]; then
   exit 2
 fi
 
-stage "GPU tests: pytest -m gpu tests/gpu" | tee "$OUT/gpu_tests.log"
-timeout 330 "$PY" -m pytest -q -m gpu tests/gpu -p no:cacheprovider -rfEs --durations=15 \
+stage "GPU tests: pytest -m gpu tests/gpu (and NCCL where mpi4py is installed)" \
+  | tee "$OUT/gpu_tests.log"
+timeout 330 "$PY" -m pytest -q -m gpu tests/gpu tests/distributed/test_distributed.py \
+  -p no:cacheprovider -rfEs --durations=15 \
   --junitxml="$OUT/gpu_tests.xml" 2>&1 | tee -a "$OUT/gpu_tests.log"
 rc_tests=${PIPESTATUS[0]}
 

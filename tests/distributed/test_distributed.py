@@ -109,12 +109,13 @@ def test_ddp_digits_example_trains(tmp_path):
 
 
 @pytest.mark.gpu
-def test_nccl_collectives():
+@pytest.mark.parametrize("script", ["nccl.py", "ddp_nccl.py"])
+def test_nccl_collectives_and_ddp(script):
     cupy = pytest.importorskip("cupy")
     if cupy.cuda.runtime.getDeviceCount() < 1:
         pytest.skip("no CUDA device")
     n = min(2, cupy.cuda.runtime.getDeviceCount())
-    p, _ = run("nccl.py", n)
+    p, _ = run(script, n)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.count("OK") == n
 
