@@ -116,12 +116,13 @@ cholesky_inverse qr svd dist triangular_solve""".split(), globals(),
              ("addmm", "addmv", "addbmm", "baddbmm", "addr"))
 
 # more elementwise math, numerical utilities, LU, and signal windows/STFT
-# (ember/ops/arith.py, numeric.py, linalg_lu.py, spectral.py)
-from ember.ops import arith, numeric, linalg_lu, spectral  # noqa: E402,F401
+# (ember/ops/arith.py, numeric.py, numeric_views.py, linalg_lu.py, spectral.py)
+from ember.ops import arith, numeric, numeric_views, linalg_lu, spectral  # noqa: E402,F401
 from ember.ops.arith import *  # noqa: E402,F401,F403
 from ember.ops.numeric import *  # noqa: E402,F401,F403
+from ember.ops.numeric_views import *  # noqa: E402,F401,F403
 from ember.ops.linalg_lu import *  # noqa: E402,F401,F403
 from ember.ops.spectral import *  # noqa: E402,F401,F403
 
-for _mod in (arith, numeric, linalg_lu, spectral):
+for _mod in (arith, numeric, numeric_views, linalg_lu, spectral):
     bind_methods(_mod.METHODS, vars(_mod), _mod.INPLACE)
