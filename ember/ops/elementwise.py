@@ -703,7 +703,7 @@ erfinv = _unary("erfinv", _sp("erfinv"),
                 lambda ctx, g: g * (_SQRT_PI / 2) * exp(ctx.out ** 2), save="none",
                 save_output=True)
 lgamma = _unary("lgamma", _sp("gammaln"), lambda ctx, g: g * digamma(_x(ctx)))
-digamma = _unary("digamma", _sp("psi"), lambda ctx, g: g * polygamma(1, _x(ctx)))
+digamma = _unary("digamma", _sp("psi"), lambda ctx, g: g * _polygamma(_x(ctx), n=1))
 
 
 @primitive("polygamma")
@@ -713,21 +713,8 @@ def _polygamma(xp, x, n):
 
 @_polygamma.defvjp
 def _(ctx, g):
-    return (g * polygamma(ctx.params["n"] + 1, ctx.inputs[0]),)
-
-
-def polygamma(n, input, *, out=None):
-    """The ``n``-th derivative of digamma."""
-    return _out(_polygamma(_float_input(input, "polygamma"), n=n), out)
-
-
-def mvlgamma(input, p):
-    """Multivariate log-gamma of dimension ``p``."""
-    terms = [lgamma(input - j / 2) for j in range(p)]
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    return total + p * (p - 1) / 4 * math.log(math.pi)
+    return (g * _polygamma(ctx.inputs[0], n=ctx.params["n"] + 1),)
+# the public polygamma, mvlgamma and heaviside (argument checks) are in ember/ops/arith.py
 
 
 def logit(input, eps=None):
@@ -847,11 +834,6 @@ def _heaviside(xp, x, values):
     step = (x > 0).astype(x.dtype)
     return xp.where(x == 0, values, step).astype(x.dtype)
 
-
-def heaviside(input, values, *, out=None):
-    """The Heaviside step: 0 below zero, 1 above, ``values`` at zero (not differentiable)."""
-    x, v = promote("heaviside", input, values)
-    return _out(_heaviside(x, v), out)
 
 
 # -- clamp, where, lerp ----------------------------------------------------------------------

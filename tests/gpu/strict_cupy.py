@@ -461,7 +461,9 @@ class _Ufunc:
         if not isinstance(spec, dict):
             raise StrictCupyError(f"CuPy has no ufunc cupy.{uf.__name__}")
         self._sig = _signature(spec["ufunc"])
-        self.nin, self.nout, self.__name__ = uf.nin, uf.nout, uf.__name__
+        # SciPy writes a few special functions (zeta) as Python functions, CuPy as ufuncs
+        self.nin, self.nout = getattr(uf, "nin", spec.get("nin")), getattr(uf, "nout", 1)
+        self.__name__ = uf.__name__
 
     def __call__(self, *args, **kwargs):
         _check_call(self.__name__, self._sig, args, kwargs)
