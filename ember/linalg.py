@@ -20,13 +20,16 @@ from ember.ops.linalg import (linalg_cross as cross, matmul, matrix_power, multi
 from ember.ops.linalg_decomp import (cholesky_ex, eig, eigh, eigvals, eigvalsh, svdvals,
                                      linalg_cholesky as cholesky, linalg_qr as qr,
                                      linalg_svd as svd)
+from ember.ops.linalg_lu import (linalg_lu as lu, linalg_lu_solve as lu_solve, lu_factor,
+                                 lu_factor_ex)
 from ember.ops.linalg_norms import cond, linalg_norm as norm, matrix_norm, matrix_rank, \
     vector_norm
 from ember.ops.linalg_solve import (det, inv, inv_ex, lstsq, matrix_exp, pinv, slogdet, solve,
                                     solve_ex, solve_triangular, tensorinv, tensorsolve)
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig",
-           "eigh", "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp",
+           "eigh", "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp",
            "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
            "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
            "tensorsolve", "vander", "vecdot", "vector_norm"]
