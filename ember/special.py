@@ -20,10 +20,10 @@ import math
 import numpy as np
 
 from ember.ops._registry import primitive
-from ember.ops.arith import (special_fn, special_module, float_operands, polygamma,
+from ember.ops.arith import (special_fn, special_function, float_operands, polygamma,
                              igamma as gammainc, igammac as gammaincc,
                              mvlgamma as multigammaln)
-from ember.ops.elementwise import (_float_input, _out, digamma, erf, erfc, erfinv, exp, exp2,
+from ember.ops.elementwise import (_float_input, _out, _x, digamma, erf, erfc, erfinv, exp, exp2,
                                    expm1, log, log1p, lgamma as gammaln, round, sign, sinc,
                                    sigmoid as expit, where, xlogy, ones_like_)
 from ember.ops.reduce import logsumexp
@@ -73,10 +73,6 @@ def _unary(name, forward, vjp=None, *, save="all", save_output=False, doc=""):
 def _sp(name, fname):
     """The forward ``special.fname(x)`` (SciPy on NumPy arrays, cupyx on CuPy arrays)."""
     return lambda xp, x: special_fn(xp, "special." + name, fname, x)
-
-
-def _x(ctx):
-    return ctx.inputs[0]
 
 
 def _over_x(f, x, at_zero):
@@ -255,7 +251,7 @@ spherical_bessel_j0 = _unary("spherical_bessel_j0", _spherical_j0_fwd, doc="""Th
 def _airy_fwd(xp, x):
     # cupyx.scipy.special has no airy: on CUDA it is computed on the host and copied back
     host = x if xp is np else xp.asnumpy(x)
-    ai = special_module(np, "special.airy_ai").airy(host.astype(np.float64))[0]
+    ai = special_function(np, "special.airy_ai", "airy")(host.astype(np.float64))[0]
     return xp.asarray(ai.astype(x.dtype))
 
 

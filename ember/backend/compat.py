@@ -21,68 +21,38 @@ def _cupyx():
 
 
 # -- scatter with repeated indices ---------------------------------------------------------------
+_CUPYX_SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
+
+
+def scatter(xp, ufunc, target, index, values):
+    """``target[index] = ufunc(target[index], values)`` in place, where repeated indices all
+    apply (``np.<ufunc>.at``) for ``ufunc`` in ``"add"``, ``"maximum"``, ``"minimum"``,
+    ``"multiply"``. ``index`` is anything that indexes ``target`` (int arrays, a tuple of
+    arrays, slices).
+
+    On CuPy: ``cupyx.scatter_add/max/min`` (atomics). CuPy has no atomic multiply, so
+    ``"multiply"`` sorts the positions and applies them in layers: layer r holds the r-th
+    occurrence of every position, so no layer repeats one and a plain ``*=`` is exact.
+    """
+    if xp is np:
+        getattr(np, ufunc).at(target, index, values)
+    elif ufunc != "multiply":
+        getattr(_cupyx(), _CUPYX_SCATTER[ufunc])(target, index, values)
+    else:
+        pos = xp.arange(target.size).reshape(target.shape)[index]
+        vals = xp.broadcast_to(values, pos.shape).ravel()
+        order = xp.argsort(pos.ravel(), kind="stable")
+        pos, vals = pos.ravel()[order], vals[order]
+        rank = xp.arange(pos.size) - xp.searchsorted(pos, pos)  # occurrence number at its position
+        for r in range(int(rank.max()) + 1 if pos.size else 0):
+            sel = rank == r
+            target[xp.unravel_index(pos[sel], target.shape)] *= vals[sel]
+    return target
+
+
 def scatter_add(xp, target, index, values):
-    """``target[index] += values`` in place, where repeated indices accumulate.
-
-    ``np.add.at`` on NumPy, ``cupyx.scatter_add`` on CuPy. ``index`` is anything that
-    indexes ``target`` (an int array, a tuple of arrays, slices).
-    """
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
-        _cupyx().scatter_add(target, index, values)
-    return target
-
-
-def scatter_max(xp, target, index, values):
-    """``target[index] = max(target[index], values)`` in place, repeats included."""
-    if xp is np:
-        np.maximum.at(target, index, values)
-    else:
-        _cupyx().scatter_max(target, index, values)
-    return target
-
-
-def scatter_min(xp, target, index, values):
-    """``target[index] = min(target[index], values)`` in place, repeats included."""
-    if xp is np:
-        np.minimum.at(target, index, values)
-    else:
-        _cupyx().scatter_min(target, index, values)
-    return target
-
-
-def scatter_mul(xp, target, index, values):
-    """``target[index] *= values`` in place, repeats included (``np.multiply.at``).
-
-    CuPy has no ``multiply.at`` and no atomic multiply, so on CuPy the flat positions are
-    sorted and applied in layers: layer r holds the r-th occurrence of every position, so
-    no layer repeats a position and a plain ``target[pos] *= v`` is exact. There are as
-    many layers as the most repeated position has occurrences.
-    """
-    if xp is np:
-        np.multiply.at(target, index, values)
-        return target
-    flat_pos = xp.arange(target.size).reshape(target.shape)[index]
-    vals = xp.broadcast_to(values, flat_pos.shape).ravel()
-    pos = flat_pos.ravel()
-    order = xp.argsort(pos, kind="stable")
-    pos, vals = pos[order], vals[order]
-    if pos.size == 0:
-        return target
-    first = xp.ones(pos.shape, dtype=bool)
-    first[1:] = pos[1:] != pos[:-1]
-    start = accumulate(xp, "maximum", xp.where(first, xp.arange(pos.size), 0))
-    rank = xp.arange(pos.size) - start  # occurrence number of each entry at its position
-    flat = target.reshape(-1) if target.flags.c_contiguous else None
-    for r in range(int(rank.max()) + 1):
-        sel = rank == r
-        if flat is not None:
-            flat[pos[sel]] *= vals[sel]
-        else:
-            idx = xp.unravel_index(pos[sel], target.shape)
-            target[idx] *= vals[sel]
-    return target
+    """``target[index] += values`` in place, where repeated indices accumulate."""
+    return scatter(xp, "add", target, index, values)
 
 
 def segment_sum(xp, values, starts, axis=0):

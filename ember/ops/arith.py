@@ -14,8 +14,8 @@ from ember import _dtype
 from ember._tensor import Tensor, _wrap
 from ember.ops._registry import primitive
 from ember.ops._util import promote, commit_inplace
-from ember.ops.elementwise import (_out, _float_input, _heaviside, _polygamma, cast, exp, exp2,
-                                   float_power, lgamma, log)
+from ember.ops.elementwise import (_out, _float_input, _heaviside, _polygamma, _special, cast,
+                                   exp, exp2, float_power, lgamma, log)
 from ember.ops.elementwise import (absolute, arccos, arccosh, arcsin, arcsinh, arctan,  # noqa: F401
                                    arctanh, bitwise_left_shift, bitwise_right_shift, deg2rad,
                                    rad2deg, greater, greater_equal, less, less_equal, not_equal,
@@ -33,17 +33,14 @@ INPLACE = ["absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arct
 
 
 # -- SciPy / cupyx special functions ---------------------------------------------------------
-def special_module(xp, op):
-    """``scipy.special`` for NumPy arrays, ``cupyx.scipy.special`` for CuPy arrays."""
-    if xp is np:
-        try:
-            import scipy.special as sp
-        except ImportError:
-            raise RuntimeError(f"{op}: needs SciPy for special functions on the CPU; install it "
-                               f"with `pip install scipy`") from None
-        return sp
-    import cupyx.scipy.special as csp
-    return csp
+def special_function(xp, op, fname):
+    """``fname`` from the special-function module of ``xp``'s arrays, as elementwise.py picks
+    it (SciPy or cupyx); without SciPy its math-module fallback lacks most names: an error."""
+    fn = getattr(_special(xp), fname, None)
+    if fn is None:
+        raise RuntimeError(f"{op}: needs SciPy for special functions on the CPU; install it "
+                           f"with `pip install scipy`")
+    return fn
 
 
 def special_fn(xp, op, fname, *args):
@@ -52,7 +49,7 @@ def special_fn(xp, op, fname, *args):
     dtype = next(a.dtype for a in args if hasattr(a, "dtype"))
     if dtype.itemsize < 4:
         args = tuple(a.astype(np.float32) if hasattr(a, "dtype") else a for a in args)
-    out = getattr(special_module(xp, op), fname)(*args)
+    out = special_function(xp, op, fname)(*args)
     return out.astype(dtype, copy=False)
 
 

@@ -369,16 +369,6 @@ def _identity(reduce, dt):
     return -np.inf if reduce == "amax" else np.inf
 
 
-def _reduce_at(xp, reduce, a, key, v):
-    name = _UFUNCS[reduce]
-    if xp is np:
-        getattr(np, name).at(a, key, v)
-        return
-    fn = {"add": compat.scatter_add, "maximum": compat.scatter_max,
-          "minimum": compat.scatter_min, "multiply": compat.scatter_mul}[name]
-    fn(xp, a, key, v)
-
-
 def _hits(xp, shape, key, include_self):
     """How many values each output position reduces (self counted when included)."""
     cnt = xp.full(shape, int(include_self), dtype=np.int64)
@@ -392,7 +382,7 @@ def _scatter_reduce(xp, x, index, src, dim, reduce, include_self):
     out = x.copy()
     if not include_self:
         out[key] = _identity(reduce, x.dtype)
-    _reduce_at(xp, reduce, out, key, src)
+    compat.scatter(xp, _UFUNCS[reduce], out, key, src)
     if reduce == "mean":
         cnt = xp.maximum(_hits(xp, x.shape, key, include_self), 1)
         out = xp.floor_divide(out, cnt) if out.dtype.kind in "biu" else \

@@ -21,7 +21,7 @@ from ember.ops._util import dims_arg, result_type_of, wrap_dim
 from ember.ops.creation import linspace
 from ember.ops.elementwise import (cast, clamp, complex as _complex, conj, imag, ne,
                                    real, sqrt)
-from ember.ops.index import _type_name, index_select
+from ember.ops.index import _need_tensor, _type_name, index_select
 from ember.ops.linalg import matmul
 from ember.ops.reduce import result_type, sum as _sum, mean
 from ember.ops.scan import cumprod, cumsum
@@ -36,11 +36,6 @@ METHODS = ["diff", "cov", "corrcoef", "hsplit", "vsplit", "dsplit", "histogram"]
 INPLACE = []
 
 _HistogramResult = result_type("histogram", ("hist", "bin_edges"))
-
-
-def _need(x, op, arg="input"):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
 
 
 def _zeros(shape, np_dtype, like):
@@ -72,7 +67,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         >>> ember.diff(ember.tensor([1, 3, 7, 8]))
         tensor([2, 4, 1])
     """
-    _need(input, "diff")
+    _need_tensor(input, "diff", "input")
     nd = input._data.ndim
     if nd == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
@@ -83,7 +78,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     for extra, first in ((prepend, True), (append, False)):
         if extra is None:
             continue
-        _need(extra, "diff", "prepend" if first else "append")
+        _need_tensor(extra, "diff", "prepend" if first else "append")
         if extra._data.ndim != nd:
             raise RuntimeError("diff expects prepend or append to be the same dimension as input")
         for k, (a, b) in enumerate(zip(input._data.shape, extra._data.shape)):
@@ -114,7 +109,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
         >>> ember.gradient(ember.tensor([1., 4., 9., 16.]))
         (tensor([3., 4., 6., 7.]),)
     """
-    _need(input, "gradient")
+    _need_tensor(input, "gradient", "input")
     nd = input._data.ndim
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
@@ -183,7 +178,7 @@ def _gradient_along(f, d, h, order):
 # -- integrals ---------------------------------------------------------------------------------
 def _trapezoids(op, y, x, dx, dim):
     """The areas of the trapezoids under ``y`` along ``dim`` (and that dim)."""
-    _need(y, op, "y")
+    _need_tensor(y, op, "y")
     if x is not None and dx is not None:
         raise TypeError(f"{op}(): pass either x (sample points) or dx (spacing), not both")
     if y._data.ndim == 0:
@@ -196,7 +191,7 @@ def _trapezoids(op, y, x, dx, dim):
     area = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) / 2
     if x is None:
         return (area if dx is None else area * dx), d
-    _need(x, op, "x")
+    _need_tensor(x, op, "x")
     if x._data.ndim == 1:
         if x._data.shape[0] != n:
             raise RuntimeError(f"{op}: There must be one `x` value for each sample point")
@@ -266,7 +261,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         tensor([[ 1., -1.],
                 [-1.,  1.]])
     """
-    _need(input, "cov")
+    _need_tensor(input, "cov", "input")
     if input._data.ndim > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                            f"input with {input._data.ndim} dimensions")
@@ -305,7 +300,7 @@ def corrcoef(input):
         tensor([[ 1., -1.],
                 [-1.,  1.]])
     """
-    _need(input, "corrcoef")
+    _need_tensor(input, "corrcoef", "input")
     if input._data.ndim > 2:
         raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got "
                            f"an input with {input._data.ndim} dimensions")
@@ -343,7 +338,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
         >>> ember.histogram(ember.tensor([1., 2., 1.]), bins=4, range=(0., 3.)).hist
         tensor([0., 2., 1., 0.])
     """
-    _need(input, "histogram")
+    _need_tensor(input, "histogram", "input")
     if input._data.dtype.kind != "f":
         raise NotImplementedError(f"\"histogramdd\" not implemented for '{_type_name(input)}'")
     if isinstance(bins, Tensor):
@@ -469,7 +464,7 @@ def cartesian_prod(*tensors):
     if not tensors:
         raise RuntimeError("cartesian_prod expects at least one tensor")
     for t in tensors:
-        _need(t, "cartesian_prod", "tensors")
+        _need_tensor(t, "cartesian_prod", "tensors")
         if t._data.ndim != 1:
             raise RuntimeError(f"Expect a 1D vector, but got shape {list(t._data.shape)}")
     if len(tensors) == 1:
@@ -490,7 +485,7 @@ def combinations(input, r=2, with_replacement=False):
                 [1, 3],
                 [2, 3]])
     """
-    _need(input, "combinations")
+    _need_tensor(input, "combinations", "input")
     if input._data.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input._data.shape)}")
     if r < 0:
@@ -513,7 +508,7 @@ def block_diag(*tensors):
     """
     mats = []
     for i, t in enumerate(tensors):
-        _need(t, "block_diag", "tensors")
+        _need_tensor(t, "block_diag", "tensors")
         if t._data.ndim > 2:
             raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
                                f"dimensions. Input {i} has {t._data.ndim} dimensions")
@@ -543,7 +538,7 @@ def vander(x, N=None, increasing=False):
                 [4, 2, 1],
                 [9, 3, 1]])
     """
-    _need(x, "vander", "x")
+    _need_tensor(x, "vander", "x")
     if x._data.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
     n = x._data.shape[0]
@@ -562,7 +557,7 @@ def vander(x, N=None, increasing=False):
 
 # -- directional splits ----------------------------------------------------------------------------
 def _dir_split(input, sections, dim, min_dim, name):
-    _need(input, name)
+    _need_tensor(input, name, "input")
     nd = input._data.ndim
     if nd < min_dim:
         raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dim} dimension, "

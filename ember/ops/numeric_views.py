@@ -13,11 +13,10 @@ from ember import _dtype
 from ember._tensor import _wrap
 from ember.backend import compat
 from ember.ops._registry import primitive
-from ember.ops.numeric import _need
 from ember.ops._util import commit_inplace, wrap_dim
 from ember.ops.creation import empty_strided
 from ember.ops.elementwise import (complex as _complex, full_like_, imag, positive, real, where)
-from ember.ops.index import _type_name
+from ember.ops.index import _need_tensor, _type_name
 from ember.ops.linalg_norms import vector_norm
 from ember.ops.reduce import sum_to
 from ember.ops.shape import (select, split_with_sizes, stack)
@@ -57,7 +56,7 @@ def view_as_real(input):
         >>> ember.view_as_real(ember.tensor([1 + 2j]))
         tensor([[1., 2.]])
     """
-    _need(input, "view_as_real")
+    _need_tensor(input, "view_as_real", "input")
     if input._data.dtype.kind != "c":
         raise RuntimeError("view_as_real is only supported for complex tensors")
     return _view_as_real(input)
@@ -72,7 +71,7 @@ def view_as_complex(input):
         >>> ember.view_as_complex(ember.tensor([[1., 2.]]))
         tensor([1.+2.j])
     """
-    _need(input, "view_as_complex")
+    _need_tensor(input, "view_as_complex", "input")
     dt = input._data.dtype
     if dt not in (np.float32, np.float64):
         raise RuntimeError(f"view_as_complex is only supported for float and double tensors "
@@ -112,8 +111,8 @@ _slice_scatter = _scatter_primitive("slice_scatter")
 
 
 def _scatter_into(prim, input, src, key, op):
-    _need(input, op)
-    _need(src, op, "src")
+    _need_tensor(input, op, "input")
+    _need_tensor(src, op, "src")
     want = getitem(input.detach(), key)._data.shape
     if src._data.shape != want:
         raise RuntimeError(f"{op}(): expected src to have a size equal to the slice of self. "
@@ -130,7 +129,7 @@ def select_scatter(input, src, dim, index):
         tensor([[1., 1.],
                 [0., 0.]])
     """
-    _need(input, "select_scatter")
+    _need_tensor(input, "select_scatter", "input")
     d = wrap_dim(dim, input._data.ndim, "select_scatter")
     n = input._data.shape[d]
     if not -n <= index < n:
@@ -149,7 +148,7 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
         tensor([[1., 0., 1., 0.],
                 [1., 0., 1., 0.]])
     """
-    _need(input, "slice_scatter")
+    _need_tensor(input, "slice_scatter", "input")
     d = wrap_dim(dim, input._data.ndim, "slice_scatter")
     if step <= 0:
         raise RuntimeError(f"slice_scatter(): slice step must be positive, got {step}")
@@ -168,7 +167,7 @@ def renorm(input, p, dim, maxnorm):
         tensor([[0.6000, 0.8000],
                 [0.3000, 0.4000]])
     """
-    _need(input, "renorm")
+    _need_tensor(input, "renorm", "input")
     nd = input._data.ndim
     if nd < 2:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {nd} dimensions")
@@ -209,7 +208,7 @@ def is_signed(input):
         >>> ember.is_signed(ember.tensor([1], dtype=ember.uint8))
         False
     """
-    _need(input, "is_signed")
+    _need_tensor(input, "is_signed", "input")
     return bool(_dtype.from_numpy_dtype(input._data.dtype).is_signed)
 
 

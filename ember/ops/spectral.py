@@ -16,9 +16,8 @@ from ember import _dtype
 from ember._tensor import Tensor, _wrap
 from ember.ops import fft as F
 from ember.ops.creation import tensor
-from ember.ops.index import index_add, index_select
+from ember.ops.index import index_add
 from ember.ops.numeric_views import view_as_real
-from ember.ops.shape import cat
 from ember.ops.views import getitem, squeeze, transpose, unfold, unsqueeze
 
 __all__ = ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
@@ -147,41 +146,13 @@ _RECTANGULAR = ("A window was not provided. A rectangular window will be applied
                 "torch.hamming_window are recommended to reduce spectral leakage.To suppress "
                 "this warning and use a rectangular window, explicitly set "
                 "`window=torch.ones(n_fft, device=<device>)`.")
-_PAD_MODES = ("constant", "reflect", "replicate", "circular")
-
-
-def _pad_signal(x, p, mode):
-    """``x`` (``(B, L)``) padded by ``p`` on both sides of its last dim, like ``F.pad``."""
-    xp, dev = x._device.xp, x._device
-    n = x._data.shape[-1]
-    if mode not in _PAD_MODES:
-        raise NotImplementedError(f"Unrecognised padding mode {mode}")
-    if mode == "constant":
-        zeros = _wrap(xp.zeros(x._data.shape[:-1] + (p,), dtype=x._data.dtype), dev)
-        return cat([zeros, x, zeros], -1)
-    if (mode == "reflect" and p >= n) or (mode == "circular" and p > n):
-        raise RuntimeError(f"stft: Padding size should be less than the corresponding input "
-                           f"dimension, but got: padding ({p}, {p}) ({mode}) of a signal of "
-                           f"length {n}")
-    idx = xp.arange(-p, n + p)
-    if mode == "reflect":
-        idx = xp.abs(idx)
-        idx = xp.where(idx > n - 1, 2 * (n - 1) - idx, idx)
-    elif mode == "replicate":
-        idx = xp.clip(idx, 0, n - 1)
-    else:
-        idx = idx % n
-    return index_select(x, -1, _wrap(idx, dev))
-
-
-def _zero_pad_last(x, left, right):
-    """``x`` with ``left`` and ``right`` zeros around its last dim."""
+def _pad_last(x, left, right, mode="constant"):
+    """``x`` padded on its last dim (``nn.functional.pad``, imported late: ember.nn builds on
+    ember.ops)."""
     if not left and not right:
         return x
-    xp, dev, shape = x._device.xp, x._device, x._data.shape[:-1]
-    parts = [_wrap(xp.zeros(shape + (k,), dtype=x._data.dtype), dev) if k else None
-             for k in (left, right)]
-    return cat([t for t in (parts[0], x, parts[1]) if t is not None], -1)
+    from ember.nn._functional.spatial import pad
+    return pad(x, (left, right), mode=mode)
 
 
 def _frame_args(op, n_fft, hop_length, win_length, window):
@@ -240,7 +211,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         raise RuntimeError("Cannot have onesided output if window or input is complex")
     x = input if input._data.ndim == 2 else unsqueeze(input, 0)
     if center:
-        x = _pad_signal(x, n_fft // 2, pad_mode)
+        x = _pad_last(x, n_fft // 2, n_fft // 2, pad_mode)
     length = x._data.shape[-1]
     if not 0 < n_fft <= length:
         raise RuntimeError(f"{op}: expected 0 < n_fft < {length}, but got n_fft={n_fft}")
@@ -256,7 +227,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         frames = frames * window
     else:
         warnings.warn(_RECTANGULAR, UserWarning, stacklevel=2)
-    frames = _zero_pad_last(frames, left, n_fft - win - left)
+    frames = _pad_last(frames, left, n_fft - win - left)
     norm = "ortho" if normalized else None
     spec = F.rfft(frames, dim=-1, norm=norm) if onesided else F.fft(frames, dim=-1, norm=norm)
     out = transpose(spec, -1, -2)
@@ -334,7 +305,7 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         warnings.warn(_NO_WINDOW, UserWarning, stacklevel=2)
         window = _wrap(xp.ones(win, dtype=frames._data.real.dtype), dev)
     left = (n_fft - win) // 2
-    w = _zero_pad_last(window, left, n_fft - win - left)
+    w = _pad_last(window, left, n_fft - win - left)
     n_frames = frames._data.shape[-2]
     total = n_fft + hop * (n_frames - 1)
     y = _overlap_add(frames * w, hop, total)
@@ -356,6 +327,6 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         warnings.warn("The length of signal is shorter than the length parameter. Result is "
                       "being padded with zeros in the tail. Please check your center and "
                       "hop_length settings.", UserWarning, stacklevel=2)
-        y = _zero_pad_last(y, 0, int(length) - y._data.shape[-1])
+        y = _pad_last(y, 0, int(length) - y._data.shape[-1])
     return squeeze(y, 0) if input._data.ndim == 2 else y
 

@@ -219,7 +219,7 @@ class ndarray:
     @classmethod
     def _of(cls, a):
         _check_dtype(a.dtype)
-        _register(a, _MODULE.pop("pending", None))
+        _register(a)
         obj = object.__new__(cls)
         obj._a, obj._dev = a, fake_cupy.RUNTIME.current
         return obj
@@ -351,7 +351,7 @@ class ndarray:
         return complex(self._a)
 
     def __repr__(self):
-        return repr(self._a).replace("array(", "array(", 1)
+        return repr(self._a)
 
     __str__ = __repr__
 
@@ -435,8 +435,9 @@ def _function(name, fn, spec):
             dt = np.dtype(bound.get("dtype") or (np.result_type(bound["fill_value"])
                                                  if name == "full" else float))
             _check_dtype(dt)
-            out = fn(*args, **kwargs) if _malloc_then(dt.itemsize * int(np.prod(
-                shape, dtype=np.int64))) else None
+            mem = _malloc(dt.itemsize * int(np.prod(shape, dtype=np.int64)))
+            out = fn(*args, **kwargs)
+            _register(out, mem)  # _of finds it registered
             return ndarray._of(out)
         if host_ok and args and isinstance(args[0], np.ndarray):  # host to device: a copy
             args = (args[0].copy(),) + args[1:]
@@ -445,11 +446,6 @@ def _function(name, fn, spec):
         return _w(fn(*args, **kwargs))
     call.__name__ = name
     return call
-
-
-def _malloc_then(nbytes):
-    _MODULE["pending"] = _malloc(nbytes)
-    return True
 
 
 class _Ufunc:
