@@ -52,12 +52,10 @@ class Categorical(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new, batch_shape = self._expand_params(Categorical, batch_shape, _instance,
-                                               ("probs", "logits"), event_dims=1)
+        new = self._expand_params(Categorical, batch_shape, _instance,
+                                  ("probs", "logits"), event_dims=1)
         new._param = new.probs if "probs" in self.__dict__ else new.logits
         new._num_events = self._num_events
-        super(Categorical, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)

@@ -43,11 +43,8 @@ class Dirichlet(ExponentialFamily):
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new, batch_shape = self._expand_params(Dirichlet, batch_shape, _instance,
-                                               ("concentration",), event_dims=1)
-        super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Dirichlet, batch_shape, _instance, ("concentration",),
+                                   event_dims=1)
 
     def rsample(self, sample_shape=Size()):
         """``g / sum(g)`` with independent ``g_i ~ Gamma(alpha_i, 1)``."""

@@ -215,7 +215,8 @@ class Distribution:
 
     def _expand_params(self, cls, batch_shape, _instance, names, event_dims=0):
         """Helper for ``expand``: a new ``cls`` whose parameters ``names`` are this one's
-        expanded to ``batch_shape`` (plus ``event_dims`` trailing dims kept as they are)."""
+        expanded to ``batch_shape`` (plus ``event_dims`` trailing dims kept as they are), with
+        this one's event shape and validation setting. ``expand`` copies any other state."""
         new = self._get_checked_instance(cls, _instance)
         batch_shape = Size(batch_shape)
         for name in names:
@@ -223,7 +224,9 @@ class Distribution:
                 value = self.__dict__[name]
                 tail = tuple(value.shape[value.dim() - event_dims:]) if event_dims else ()
                 new.__dict__[name] = value.expand(tuple(batch_shape) + tail)
-        return new, batch_shape
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     def __repr__(self):
         names = [k for k in self.arg_constraints if k in self.__dict__]

@@ -46,14 +46,11 @@ class Independent(Distribution):
         super().__init__(shape[:split], shape[split:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Independent, _instance)
-        batch_shape = Size(batch_shape)
+        new = self._expand_params(Independent, batch_shape, _instance, ())
         base_batch = self.base_dist.batch_shape
         kept = base_batch[len(base_batch) - self.reinterpreted_batch_ndims:]
-        new.base_dist = self.base_dist.expand(batch_shape + kept)
+        new.base_dist = self.base_dist.expand(new.batch_shape + kept)
         new.reinterpreted_batch_ndims = self.reinterpreted_batch_ndims
-        super(Independent, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @property

@@ -107,14 +107,11 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
-        new, batch_shape = self._expand_params(
+        new = self._expand_params(
             MultivariateNormal, batch_shape, _instance,
             ("covariance_matrix", "scale_tril", "precision_matrix"), event_dims=2)
         new.loc = self.loc.expand(tuple(batch_shape) + tuple(self._event_shape))
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        super(MultivariateNormal, new).__init__(batch_shape, self._event_shape,
-                                                validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     def _full(self, matrix):
